@@ -1,0 +1,210 @@
+"""Issue "A running service": file transfer throughput and memory, and listing rate."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+
+from bench.client import Api, UnexpectedAnswer, pattern_chunks, random_block
+from bench.load import run_load
+from bench.options import Options
+from bench.results import RSS_TARGET_MIB, TRANSFER_TARGET_MBPS, Result
+from bench.server import running_server, sqlite_url
+from bench.timing import Measure, measured
+from bench.units import MB, format_size
+
+SUITE = "files"
+ENGINE = "-"
+PARALLELISM = 4
+FILE_FOLDER = "data/bench-file"
+FILE_NAME = "big.bin"
+FOLDER = "data/bench-folder"
+
+Transfer = Callable[[], Awaitable[int]]
+
+
+async def run_files_suite(
+    options: Options, session: aiohttp.ClientSession, workdir: Path
+) -> list[Result]:
+    async with running_server(workdir, sqlite_url(workdir)) as server:
+        api = await Api(session, server.base_url).signed_in()
+        bench = _FilesBench(api, server.pid, options)
+        return [
+            await bench.upload_file(),
+            await bench.download_file(),
+            await bench.upload_folder(),
+            await bench.download_folder_files(),
+            await bench.download_folder_zip(),
+            await bench.list_root(),
+        ]
+
+
+async def _bounded(transfers: list[Transfer], parallelism: int) -> int:
+    """Run the transfers `parallelism` at a time; return the bytes they moved."""
+    pending = iter(transfers)
+    total = 0
+
+    async def worker() -> None:
+        nonlocal total
+        for transfer in pending:
+            moved = await transfer()
+            total += moved
+
+    await asyncio.gather(*(worker() for _ in range(parallelism)))
+    return total
+
+
+def deflate_rate(block: bytes, rounds: int = 16) -> float:
+    """MB/s of raw zlib deflate (level 6) on `block`: the ceiling of a deflating zip."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        compressor.compress(block)
+    compressor.flush()
+    return rounds * len(block) / MB / (time.perf_counter() - started)
+
+
+class _FilesBench:
+    def __init__(self, api: Api, server_pid: int, options: Options) -> None:
+        self._api = api
+        self._pid = server_pid
+        self._options = options
+        self._block = random_block()
+        self._file_label = format_size(options.file_size)
+        count = options.folder_files
+        self._each = options.folder_size // count
+        self._total = self._each * count
+        self._names = [f"part-{index:05d}.bin" for index in range(count)]
+        self._folder_label = (
+            f"{format_size(self._total)} folder ({count} x {format_size(self._each)})"
+        )
+
+    def _transfer(
+        self,
+        scenario: str,
+        moved: int,
+        step: Measure,
+        requests: int,
+        note: str = "",
+        extra: dict[str, float | int] | None = None,
+    ) -> Result:
+        return Result(
+            suite=SUITE,
+            scenario=scenario,
+            engine=ENGINE,
+            value=moved / MB / step.seconds,
+            unit="MB/s",
+            seconds=step.seconds,
+            rss_growth_bytes=step.rss_growth,
+            server_cpu=step.server_cpu,
+            client_cpu=step.client_cpu,
+            other_cpu=step.other_cpu,
+            requests=requests,
+            min_value=TRANSFER_TARGET_MBPS,
+            max_rss_growth_mib=RSS_TARGET_MIB,
+            note=note,
+            extra={"bytes": moved, **(extra or {})},
+        )
+
+    async def upload_file(self) -> Result:
+        chunks = pattern_chunks(self._options.file_size, self._block)
+        with measured(self._pid) as step:
+            await self._api.upload(FILE_FOLDER, FILE_NAME, chunks)
+        return self._transfer(
+            f"upload {self._file_label} file",
+            self._options.file_size,
+            step,
+            1,
+        )
+
+    async def download_file(self) -> Result:
+        with measured(self._pid) as step:
+            received = await self._api.download(f"{FILE_FOLDER}/{FILE_NAME}")
+        if received != self._options.file_size:
+            raise UnexpectedAnswer(f"downloaded {received} bytes of {self._options.file_size}")
+        return self._transfer(f"download {self._file_label} file", received, step, 1)
+
+    async def upload_folder(self) -> Result:
+        def upload(name: str) -> Transfer:
+            async def send() -> int:
+                await self._api.upload(FOLDER, name, pattern_chunks(self._each, self._block))
+                return self._each
+
+            return send
+
+        with measured(self._pid) as step:
+            await _bounded([upload(name) for name in self._names], PARALLELISM)
+        return self._transfer(
+            f"upload {self._folder_label}, {PARALLELISM} parallel",
+            self._total,
+            step,
+            len(self._names),
+        )
+
+    async def download_folder_files(self) -> Result:
+        def download(name: str) -> Transfer:
+            return lambda: self._api.download(f"{FOLDER}/{name}")
+
+        with measured(self._pid) as step:
+            received = await _bounded([download(name) for name in self._names], PARALLELISM)
+        if received != self._total:
+            raise UnexpectedAnswer(f"downloaded {received} bytes of the folder's {self._total}")
+        return self._transfer(
+            f"download {self._folder_label} file by file, {PARALLELISM} parallel",
+            received,
+            step,
+            len(self._names),
+        )
+
+    async def download_folder_zip(self) -> Result:
+        with measured(self._pid) as step:
+            zipped = await self._api.download(FOLDER)
+        out_rate = zipped / MB / step.seconds
+        return self._transfer(
+            f"download {self._folder_label} as zip (MB/s of input)",
+            self._total,
+            step,
+            1,
+            note=(
+                f"zip of {zipped / MB:,.1f} MB out ({out_rate:,.1f} MB/s out); the data is"
+                " random, so deflate is pure CPU cost: zlib level 6 alone does"
+                f" {deflate_rate(self._block):,.1f} MB/s on it on one core of this machine"
+            ),
+            extra={"zip_bytes": zipped, "zip_mb_per_s": out_rate},
+        )
+
+    async def list_root(self) -> Result:
+        async def call(_: int) -> int:
+            return await self._api.status_of("GET", "/files/")
+
+        with measured(self._pid) as step:
+            outcome = await run_load(
+                call,
+                clients=self._options.clients,
+                duration=self._options.duration,
+                max_requests=self._options.max_requests,
+                ok=frozenset({200}),
+            )
+        return Result(
+            suite=SUITE,
+            scenario=f"GET /files/, {self._options.clients} clients",
+            engine=ENGINE,
+            value=outcome.per_second,
+            unit="req/s",
+            seconds=outcome.seconds,
+            rss_growth_bytes=step.rss_growth,
+            server_cpu=step.server_cpu,
+            client_cpu=step.client_cpu,
+            other_cpu=step.other_cpu,
+            requests=outcome.requests,
+            errors=outcome.errors,
+            p50_ms=outcome.percentile_ms(0.50),
+            p99_ms=outcome.percentile_ms(0.99),
+            max_rss_growth_mib=RSS_TARGET_MIB,
+            note=outcome.first_error,
+        )

@@ -1,0 +1,59 @@
+"""Peak resident memory of the server process during one scenario."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+import psutil
+
+SAMPLE_INTERVAL = 0.02
+
+
+class RssSampler:
+    """Sample the RSS of a process every ~20 ms from the moment the block is entered.
+
+    A thread rather than an event-loop task: while the load generator saturates
+    the loop, a task would be starved and miss the peak it is meant to catch.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self.baseline = 0
+        self.peak = 0
+
+    @property
+    def growth(self) -> int:
+        return max(0, self.peak - self.baseline)
+
+    def __enter__(self) -> RssSampler:
+        self.baseline = self._rss()
+        self.peak = self.baseline
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL):
+            self._sample()
+
+    def _sample(self) -> None:
+        try:
+            self.peak = max(self.peak, self._rss())
+        except psutil.Error:
+            self._stop.set()
+
+    def _rss(self) -> int:
+        rss: int = self._process.memory_info().rss
+        return rss

@@ -1,0 +1,3 @@
+from userfacing_api.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""SQLite connection and schema migrations (aiosqlite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+
+from userfacing_api.adapters.db.migrations import load_migrations
+
+
+async def open_sqlite(path: Path) -> aiosqlite.Connection:
+    """Open the database file (creating its folder) in WAL mode with foreign keys on."""
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    connection = await aiosqlite.connect(path, isolation_level=None)
+    connection.row_factory = aiosqlite.Row
+    await connection.execute("PRAGMA journal_mode=WAL")
+    await connection.execute("PRAGMA foreign_keys=ON")
+    await connection.execute("PRAGMA busy_timeout=5000")
+    await connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+async def migrate_sqlite(connection: aiosqlite.Connection) -> list[int]:
+    """Apply pending migrations; return the versions applied now."""
+    await connection.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
+    applied: list[int] = []
+    for migration in load_migrations("sqlite"):
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = await connection.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+            )
+            if await cursor.fetchone() is None:
+                for statement in _statements(migration.sql):
+                    await connection.execute(statement)
+                await connection.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                    (migration.version, migration.name),
+                )
+                applied.append(migration.version)
+            await connection.execute("COMMIT")
+        except BaseException:
+            await connection.execute("ROLLBACK")
+            raise
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration file on `;` line ends (migrations hold no procedural code)."""
+    return [part.strip() for part in sql.split(";\n") if part.strip().strip(";").strip()]

@@ -1,0 +1,102 @@
+"""The aiohttp application: middlewares, routes, API docs and CORS. No I/O here."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+
+import aiohttp_cors
+from aiohttp import web
+from aiohttp_apispec import setup_aiohttp_apispec, validation_middleware
+
+from userfacing_api.adapters.http.app_keys import SERVICES, SETTINGS
+from userfacing_api.adapters.http.errors import raise_validation_error
+from userfacing_api.adapters.http.handlers import auth, files, internal, jobs, misc, readiness
+from userfacing_api.adapters.http.middleware import (
+    auth_middleware,
+    error_middleware,
+    request_id_middleware,
+)
+from userfacing_api.domain.services.container import Services
+from userfacing_api.settings import Settings
+
+ServicesFactory = Callable[[], AbstractAsyncContextManager[Services]]
+
+MAX_FORM_BYTES = 1024 * 1024
+
+
+def create_http_app(settings: Settings, open_services: ServicesFactory) -> web.Application:
+    """Build the application; `open_services` is entered on start-up and left on clean-up."""
+    app = web.Application(
+        middlewares=[
+            request_id_middleware,
+            error_middleware,
+            auth_middleware,
+            validation_middleware,
+        ],
+        client_max_size=MAX_FORM_BYTES,
+    )
+    app[SETTINGS] = settings
+
+    async def services_context(app: web.Application) -> AsyncIterator[None]:
+        async with open_services() as opened:
+            app[SERVICES] = opened
+            yield
+
+    app.cleanup_ctx.append(services_context)
+    for module in (misc, readiness, auth, files, jobs, internal):
+        app.add_routes(module.routes)
+    app.add_routes(auth.local_user_routes(enabled=settings.auth))
+    _restore_api_docs(app)
+    setup_aiohttp_apispec(
+        app,
+        title="DECODE OpenCloud User-facing API",
+        version="1.0",
+        url="/docs/swagger.json",
+        swagger_path="/docs",
+        error_callback=raise_validation_error,
+        securityDefinitions={
+            "bearer": {"type": "apiKey", "name": "Authorization", "in": "header"},
+            "internal": {"type": "apiKey", "name": "x-api-key", "in": "header"},
+        },
+        security=[{"bearer": []}],
+    )
+    _setup_cors(app, settings.frontend_url)
+    return app
+
+
+def _restore_api_docs(app: web.Application) -> None:
+    """Give every handler its documentation as declared, before aiohttp-apispec reads it.
+
+    aiohttp-apispec consumes the schemas it finds on a handler while building the
+    spec, so a second application in the same process (tests build many) would
+    document request bodies with references to definitions it never registered.
+    """
+    for route in app.router.routes():
+        handler = route.handler
+        if not hasattr(handler, "__apispec__"):
+            continue
+        original = getattr(handler, _DECLARED_DOCS, None)
+        if original is None:
+            original = copy.deepcopy(handler.__apispec__)
+            setattr(handler, _DECLARED_DOCS, original)
+        handler.__apispec__ = copy.deepcopy(original)
+
+
+_DECLARED_DOCS = "__userfacing_declared_apispec__"
+
+
+def _setup_cors(app: web.Application, frontend_url: str | None) -> None:
+    if frontend_url is None:
+        return
+    cors = aiohttp_cors.setup(
+        app,
+        defaults={
+            frontend_url: aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+                allow_credentials=True, expose_headers="*", allow_headers="*", allow_methods="*"
+            )
+        },
+    )
+    for route in list(app.router.routes()):
+        cors.add(route)

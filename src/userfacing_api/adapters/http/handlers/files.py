@@ -1,0 +1,170 @@
+"""Files: the caller's private tree.
+
+Paths contain slashes, so they are matched with `{path:.*}`; the `/download`
+and `/url` routes come before the plain ones so that they win. Every path
+goes through `domain.files.normalise_path` inside the use cases, after aiohttp
+has decoded it, so percent-encoded `..` or `/` are refused like plain ones.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_apispec import docs, json_schema, querystring_schema, response_schema
+from yarl import URL
+
+from userfacing_api.adapters.http.app_keys import principal, services
+from userfacing_api.adapters.http.downloads import send_file, send_folder
+from userfacing_api.adapters.http.middleware import bearer_token
+from userfacing_api.adapters.http.multipart import file_field
+from userfacing_api.adapters.http.schemas.common import ErrorSchema
+from userfacing_api.adapters.http.schemas.files import (
+    FileHTTPRequestSchema,
+    FileInfoSchema,
+    ListQuerySchema,
+    RenameSchema,
+)
+from userfacing_api.domain.files import FileRequest, normalise_path
+
+routes = web.RouteTableDef()
+
+TAGS = ["Files"]
+DOWNLOAD_ROUTE = "files-download"
+UPLOAD_ROUTE = "files-upload"
+UPLOAD_FIELD = "file"
+
+
+@routes.get("/files/{path:.*}/download", name=DOWNLOAD_ROUTE)
+@docs(
+    tags=TAGS,
+    summary="Download a file, or a folder as a zip archive",
+    description=(
+        "Files honour Range (one range), If-None-Match, If-Modified-Since and If-Range. "
+        "A folder comes as <folder>.zip holding the files below it, paths relative to it."
+    ),
+    produces=["application/octet-stream", "application/zip"],
+    responses={
+        200: {"description": "The file's bytes, or the folder as a zip archive"},
+        206: {"description": "The requested byte range"},
+        304: {"description": "The client's copy is current"},
+        404: {"description": "Nothing at this path", "schema": ErrorSchema()},
+        416: {"description": "The range lies beyond the end of the file", "schema": ErrorSchema()},
+    },
+)
+async def download(request: web.Request) -> web.StreamResponse:
+    files = services(request).files
+    user_id = principal(request).user_id
+    info = await files.stat(user_id, request.match_info["path"])
+    if info.is_dir:
+        return await send_folder(request, files, user_id, info)
+    return await send_file(request, files, user_id, info)
+
+
+@routes.get("/files/{path:.*}/url")
+@docs(tags=TAGS, summary="A request that downloads the file directly")
+@response_schema(FileHTTPRequestSchema(), 200)
+async def download_url(request: web.Request) -> web.Response:
+    user_id = principal(request).user_id
+    raw_path = request.match_info["path"]
+    direct = await services(request).files.download_request(user_id, raw_path)
+    if direct is None:
+        own_url = request.app.router[DOWNLOAD_ROUTE].url_for(path=normalise_path(raw_path))
+        direct = _through_this_api(request, "get", own_url)
+    return web.json_response(FileHTTPRequestSchema().dump(direct))
+
+
+@routes.get("/files/{path:.*}")
+@docs(tags=TAGS, summary="List a folder; /files/ lists the root")
+@querystring_schema(ListQuerySchema())
+@response_schema(FileInfoSchema(many=True), 200)
+async def list_folder(request: web.Request) -> web.Response:
+    query = request["querystring"]
+    entries = await services(request).files.list_folder(
+        principal(request).user_id,
+        request.match_info["path"],
+        show_dirs=query["show_dirs"],
+        recursive=query["recursive"],
+    )
+    return web.json_response(FileInfoSchema(many=True).dump(entries))
+
+
+@routes.post("/files/{type}/{dir:.*}/upload", name=UPLOAD_ROUTE)
+@docs(
+    tags=TAGS,
+    summary="Upload a file into config/, data/ or artifact/",
+    consumes=["multipart/form-data"],
+    parameters=[{"in": "formData", "name": UPLOAD_FIELD, "type": "file", "required": True}],
+)
+@response_schema(FileInfoSchema(), 201)
+async def upload(request: web.Request) -> web.Response:
+    uploaded = await file_field(request, UPLOAD_FIELD)
+    info = await services(request).files.upload(
+        principal(request).user_id,
+        request.match_info["type"],
+        request.match_info["dir"],
+        uploaded.filename,
+        uploaded.chunks,
+    )
+    return web.json_response(FileInfoSchema().dump(info), status=201)
+
+
+@routes.post("/files/{type}/{dir:.*}/url")
+@docs(tags=TAGS, summary="A request that uploads files into the folder directly")
+@response_schema(FileHTTPRequestSchema(), 201)
+async def upload_url(request: web.Request) -> web.Response:
+    kind, folder = request.match_info["type"], request.match_info["dir"]
+    direct = await services(request).files.upload_request(principal(request).user_id, kind, folder)
+    if direct is None:
+        own_url = request.app.router[UPLOAD_ROUTE].url_for(type=kind, dir=normalise_path(folder))
+        direct = _through_this_api(request, "post", own_url)
+    return web.json_response(FileHTTPRequestSchema().dump(direct), status=201)
+
+
+@routes.post("/files/{type}/{dir:.*}/")
+@docs(tags=TAGS, summary="Create a folder in config/, data/ or artifact/")
+@response_schema(FileInfoSchema(), 201)
+async def create_folder(request: web.Request) -> web.Response:
+    info = await services(request).files.create_folder(
+        principal(request).user_id, request.match_info["type"], request.match_info["dir"]
+    )
+    return web.json_response(FileInfoSchema().dump(info), status=201)
+
+
+@routes.put("/files/{path:.*}")
+@docs(
+    tags=TAGS,
+    summary="Rename a file or an empty folder",
+    responses={
+        404: {"description": "Nothing at this path", "schema": ErrorSchema()},
+        405: {"description": "A non-empty or reserved folder", "schema": ErrorSchema()},
+        409: {"description": "The new path is taken", "schema": ErrorSchema()},
+    },
+)
+@json_schema(RenameSchema())
+@response_schema(FileInfoSchema(), 200)
+async def rename(request: web.Request) -> web.Response:
+    info = await services(request).files.rename(
+        principal(request).user_id, request.match_info["path"], request["json"]["path"]
+    )
+    return web.json_response(FileInfoSchema().dump(info))
+
+
+@routes.delete("/files/{path:.*}")
+@docs(
+    tags=TAGS,
+    summary="Delete a file or folder; the five top folders are emptied instead",
+    responses={204: {"description": "Deleted (or nothing was there)"}},
+)
+async def delete(request: web.Request) -> web.Response:
+    await services(request).files.delete(principal(request).user_id, request.match_info["path"])
+    return web.Response(status=204)
+
+
+def _through_this_api(request: web.Request, method: str, own_url: URL) -> FileRequest:
+    """A request to this API itself, carrying the caller's credentials."""
+    authorization = request.headers.get("Authorization") or f"Bearer {bearer_token(request)}"
+    return FileRequest(
+        method=method,
+        url=str(request.url.join(own_url)),
+        headers={"authorization": authorization},
+        data={},
+    )

@@ -1,0 +1,98 @@
+"""Jobs: the application catalogue, and starting, listing, reading and deleting jobs."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_apispec import (
+    docs,
+    json_schema,
+    match_info_schema,
+    querystring_schema,
+    response_schema,
+)
+
+from userfacing_api.adapters.http.app_keys import principal, services
+from userfacing_api.adapters.http.schemas.common import ErrorSchema
+from userfacing_api.adapters.http.schemas.jobs import (
+    JobCreateSchema,
+    JobIdSchema,
+    JobListQuerySchema,
+    JobSchema,
+)
+from userfacing_api.domain.jobs import JobSpec
+
+routes = web.RouteTableDef()
+
+TAGS = ["Jobs"]
+NOT_FOUND = {"description": "No such job among yours", "schema": ErrorSchema()}
+# Built once: creating a JobSchema costs about ten times as much as a dump with it.
+JOB_SCHEMA = JobSchema()
+JOBS_SCHEMA = JobSchema(many=True)
+
+
+@routes.get("/jobs/applications")
+@docs(
+    tags=TAGS,
+    summary="The application catalogue",
+    responses={200: {"description": "{application: {version: {entrypoint: {...}}}} as configured"}},
+)
+async def list_applications(request: web.Request) -> web.Response:
+    return web.json_response(dict(await services(request).jobs.applications()))
+
+
+@routes.post("/jobs")
+@docs(
+    tags=TAGS,
+    summary="Start a job",
+    responses={
+        400: {"description": "An input folder does not exist", "schema": ErrorSchema()},
+        409: {"description": "You already have a job of this name", "schema": ErrorSchema()},
+        422: {
+            "description": "Unknown application, forbidden env var, bad priority or path",
+            "schema": ErrorSchema(),
+        },
+        502: {"description": "The worker-facing API rejected the job", "schema": ErrorSchema()},
+    },
+)
+@json_schema(JobCreateSchema())
+@response_schema(JobSchema(), 201)
+async def create_job(request: web.Request) -> web.Response:
+    spec = request["json"]
+    assert isinstance(spec, JobSpec)
+    job = await services(request).jobs.create(principal(request), spec)
+    return web.json_response(JOB_SCHEMA.dump(job), status=201)
+
+
+@routes.get("/jobs")
+@docs(tags=TAGS, summary="Your jobs, newest first")
+@querystring_schema(JobListQuerySchema())
+@response_schema(JobSchema(many=True), 200)
+async def list_jobs(request: web.Request) -> web.Response:
+    query = request["querystring"]
+    jobs = await services(request).jobs.list_jobs(
+        principal(request).user_id, query["offset"], query["limit"]
+    )
+    return web.json_response(JOBS_SCHEMA.dump(jobs))
+
+
+@routes.get("/jobs/{job_id}")
+@docs(tags=TAGS, summary="Describe a job", responses={404: NOT_FOUND})
+@match_info_schema(JobIdSchema())
+@response_schema(JobSchema(), 200)
+async def get_job(request: web.Request) -> web.Response:
+    job_id = request["match_info"]["job_id"]
+    job = await services(request).jobs.get(principal(request).user_id, job_id)
+    return web.json_response(JOB_SCHEMA.dump(job))
+
+
+@routes.delete("/jobs/{job_id}")
+@docs(
+    tags=TAGS,
+    summary="Delete a job with its output/, log/ and artifact/ folders",
+    responses={204: {"description": "Deleted"}, 404: NOT_FOUND},
+)
+@match_info_schema(JobIdSchema())
+async def delete_job(request: web.Request) -> web.Response:
+    job_id = request["match_info"]["job_id"]
+    await services(request).jobs.delete(principal(request).user_id, job_id)
+    return web.Response(status=204)

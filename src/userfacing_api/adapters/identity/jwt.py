@@ -1,0 +1,135 @@
+"""Verifying Cognito-shaped RS256 id tokens against a set of public keys (JWKS).
+
+The same verifier serves Cognito and the local provider: only the key source
+differs. The algorithm is pinned to RS256 before any key is looked up, which
+rules out `alg=none` and HS256 tokens "signed" with the public key as secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from jose import jwt
+from jose.exceptions import JOSEError
+
+from userfacing_api.domain.errors import Unauthenticated
+from userfacing_api.domain.identity import Principal
+from userfacing_api.ports.clock import Clock
+
+ALGORITHM = "RS256"
+
+_INVALID = "Invalid token"
+_EXPIRED = "Token expired"
+
+# Expiry is checked against the Clock port instead (jose would read the system
+# clock, and its `require_exp` would switch its own check back on).
+_JOSE_OPTIONS = {
+    "verify_exp": False,
+    "verify_nbf": False,
+    "require_iat": True,
+    "require_aud": True,
+    "require_iss": True,
+    "verify_at_hash": False,
+}
+
+
+class JwksSource(Protocol):
+    async def key_for(self, kid: str) -> Mapping[str, Any] | None:
+        """The public JWK with this key id, or None if there is none."""
+        ...
+
+
+class StaticJwksSource:
+    """A fixed set of public JWKs, keyed by their `kid`."""
+
+    def __init__(self, keys: Mapping[str, Mapping[str, Any]]) -> None:
+        self._keys = dict(keys)
+
+    async def key_for(self, kid: str) -> Mapping[str, Any] | None:
+        return self._keys.get(kid)
+
+
+class JwksTokenVerifier:
+    def __init__(
+        self,
+        source: JwksSource,
+        issuer: str,
+        audience: str,
+        clock: Clock,
+        leeway_seconds: int = 0,
+    ) -> None:
+        self._source = source
+        self._issuer = issuer
+        self._audience = audience
+        self._clock = clock
+        self._leeway = leeway_seconds
+
+    async def verify(self, token: str) -> Principal:
+        key = await self._key_of(token)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                dict(key),
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options=dict(_JOSE_OPTIONS),
+            )
+        except (JOSEError, ValueError, TypeError, KeyError) as err:
+            raise Unauthenticated(_INVALID) from err
+        self._check_times(claims)
+        if claims.get("token_use") != "id":
+            raise Unauthenticated(_INVALID)
+        return _principal(claims)
+
+    async def _key_of(self, token: str) -> Mapping[str, Any]:
+        try:
+            header: dict[str, Any] = jwt.get_unverified_header(token)
+        except (JOSEError, ValueError, TypeError, AttributeError) as err:
+            raise Unauthenticated(_INVALID) from err
+        kid = header.get("kid")
+        if header.get("alg") != ALGORITHM or not isinstance(kid, str) or not kid:
+            raise Unauthenticated(_INVALID)
+        key = await self._source.key_for(kid)
+        if key is None or key.get("kty") != "RSA":
+            raise Unauthenticated(_INVALID)
+        return key
+
+    def _check_times(self, claims: Mapping[str, Any]) -> None:
+        now = self._clock.now().timestamp()
+        expires = _seconds(claims.get("exp"))
+        if expires is None:
+            raise Unauthenticated(_INVALID)
+        if now >= expires + self._leeway:
+            raise Unauthenticated(_EXPIRED)
+        if "nbf" in claims:
+            not_before = _seconds(claims["nbf"])
+            if not_before is None or now + self._leeway < not_before:
+                raise Unauthenticated(_INVALID)
+
+
+def _seconds(value: object) -> float | None:
+    """A numeric date claim as a number, or None if it is not one."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _principal(claims: Mapping[str, Any]) -> Principal:
+    user_id = claims.get("cognito:username")
+    email = claims.get("email")
+    groups = claims.get("cognito:groups")
+    if not isinstance(user_id, str) or not user_id:
+        raise Unauthenticated(_INVALID)
+    if email is not None and not isinstance(email, str):
+        raise Unauthenticated(_INVALID)
+    if groups is not None and (
+        not isinstance(groups, list) or not all(isinstance(group, str) for group in groups)
+    ):
+        raise Unauthenticated(_INVALID)
+    return Principal(
+        user_id=user_id,
+        email=email,
+        groups=None if groups is None else tuple(groups),
+    )

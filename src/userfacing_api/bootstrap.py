@@ -1,0 +1,206 @@
+"""Composition root: the only module that knows which adapter serves which port."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from userfacing_api.adapters.catalogue.yaml_file import YamlFileCatalogue
+from userfacing_api.adapters.clock import SystemClock
+from userfacing_api.adapters.db.database import Database, SqliteDatabase, open_database
+from userfacing_api.adapters.db.postgres_jobs import PostgresJobStore
+from userfacing_api.adapters.db.sqlite_jobs import SqliteJobStore
+from userfacing_api.adapters.http.app import create_http_app
+from userfacing_api.adapters.identity.cognito import open_cognito_identity
+from userfacing_api.adapters.identity.local import open_local_identity
+from userfacing_api.adapters.mailjet import MailjetNotifier
+from userfacing_api.adapters.null_notifier import NullNotifier
+from userfacing_api.adapters.secrets_manager import resolve_secrets
+from userfacing_api.adapters.storage.local import LocalFileStorage
+from userfacing_api.adapters.storage.s3 import open_s3_storage
+from userfacing_api.adapters.worker_api import WorkerApiQueue, open_worker_api_session
+from userfacing_api.domain.applications import InvalidCatalogue
+from userfacing_api.domain.delivery import RetryPolicy
+from userfacing_api.domain.services.background import BackgroundTasks
+from userfacing_api.domain.services.container import Services
+from userfacing_api.domain.services.delivery import JobDeliveries
+from userfacing_api.domain.services.dispatcher import DeliveryDispatcher, DispatcherRunner
+from userfacing_api.domain.services.files import FileService
+from userfacing_api.domain.services.job_status import JobStatusService
+from userfacing_api.domain.services.jobs import JobService
+from userfacing_api.domain.services.notifications import JobEndNotifications
+from userfacing_api.domain.services.readiness import ReadinessService
+from userfacing_api.ports.catalogue import ApplicationCatalogue, CatalogueUnreadable
+from userfacing_api.ports.jobs import JobStore
+from userfacing_api.ports.notifier import Notifier
+from userfacing_api.ports.storage import FileStorage
+from userfacing_api.ports.worker_queue import WorkerQueue
+from userfacing_api.settings import Settings, SettingsError
+
+logger = logging.getLogger("userfacing_api")
+
+MAILJET_TIMEOUT_SECONDS = 30.0
+
+
+def create_app(
+    settings: Settings,
+    *,
+    worker_queue: WorkerQueue | None = None,
+    notifier: Notifier | None = None,
+) -> web.Application:
+    """The application wired to the adapters the settings choose.
+
+    `worker_queue` and `notifier`, when given, replace the adapters the settings
+    would choose for them.
+    """
+    return create_http_app(
+        settings,
+        lambda: open_services(settings, worker_queue=worker_queue, notifier=notifier),
+    )
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    worker_queue: WorkerQueue | None = None,
+    notifier: Notifier | None = None,
+) -> AsyncIterator[Services]:
+    """Open every adapter and assemble the use cases; close them all on exit.
+
+    An unusable application catalogue raises `SettingsError` naming
+    APPLICATION_CONFIG_FILE and the fault.
+    """
+    settings = await resolve_secrets(settings)
+    async with AsyncExitStack() as stack:
+        catalogue = await _catalogue(settings)
+        database = await stack.enter_async_context(open_database(settings.database_url))
+        storage = await stack.enter_async_context(_storage(settings))
+        if settings.auth_provider == "cognito":
+            verifier, provider = await stack.enter_async_context(
+                open_cognito_identity(settings, SystemClock())
+            )
+        else:
+            verifier, provider = await open_local_identity(database, settings)
+        job_store = _job_store(database)
+        jobs, job_status = await _open_job_services(
+            stack, settings, job_store, storage, catalogue, worker_queue, notifier
+        )
+        yield Services(
+            files=FileService(storage),
+            token_verifier=verifier,
+            identity_provider=provider if settings.auth else None,
+            jobs=jobs,
+            job_status=job_status,
+            readiness=ReadinessService({"database": job_store.ping, "file storage": storage.ping}),
+        )
+
+
+def _storage(settings: Settings) -> AbstractAsyncContextManager[FileStorage]:
+    if settings.filesystem == "s3":
+        assert settings.s3_bucket is not None, "load_settings requires S3_BUCKET for s3"
+        return open_s3_storage(settings.s3_bucket, settings.s3_region, settings.user_data_root_path)
+    return _local_storage(Path(settings.user_data_root_path).resolve())
+
+
+@asynccontextmanager
+async def _local_storage(root: Path) -> AsyncIterator[FileStorage]:
+    """The local storage, its root folder created so that it is ready from the start."""
+    yield await LocalFileStorage.create(root)
+
+
+async def _catalogue(settings: Settings) -> ApplicationCatalogue:
+    path = Path(settings.application_config_file)
+    try:
+        return await YamlFileCatalogue.load(path)
+    except CatalogueUnreadable as err:
+        raise SettingsError("APPLICATION_CONFIG_FILE", str(err)) from None
+    except InvalidCatalogue as err:
+        raise SettingsError("APPLICATION_CONFIG_FILE", f"{path}: {err}") from None
+
+
+def _job_store(database: Database) -> JobStore:
+    if isinstance(database, SqliteDatabase):
+        return SqliteJobStore(database)
+    return PostgresJobStore(database.pool)
+
+
+async def _open_job_services(
+    stack: AsyncExitStack,
+    settings: Settings,
+    store: JobStore,
+    storage: FileStorage,
+    catalogue: ApplicationCatalogue,
+    worker_queue: WorkerQueue | None,
+    notifier: Notifier | None,
+) -> tuple[JobService, JobStatusService]:
+    """The job use cases, with the delivery dispatcher running when there is a worker side.
+
+    On exit the dispatcher stops first, then background notices get to finish.
+    """
+    clock = SystemClock()
+    tasks = BackgroundTasks()
+    notifications = JobEndNotifications(notifier or await _notifier(stack, settings), tasks)
+    stack.push_async_callback(tasks.close)
+    queue = worker_queue or await _worker_queue(stack, settings)
+    deliveries = None
+    wake_dispatcher = _nothing
+    if queue is None:
+        logger.warning(
+            "WORKERFACING_API_URL is not set: accepted jobs wait in the outbox until it is"
+        )
+    else:
+        deliveries = JobDeliveries(
+            store,
+            queue,
+            clock,
+            notifications,
+            deadline=timedelta(seconds=settings.job_delivery_deadline),
+            retry=RetryPolicy(max_delay=settings.job_delivery_retry_cap),
+        )
+        runner = DispatcherRunner(
+            DeliveryDispatcher(store, deliveries, clock),
+            clock,
+            settings.job_delivery_poll_interval,
+        )
+        await stack.enter_async_context(runner.running())
+        wake_dispatcher = runner.wake
+    jobs = JobService(store, storage, catalogue, clock, deliveries, wake_dispatcher)
+    job_status = JobStatusService(store, clock, notifications, settings.internal_api_key_secret)
+    return jobs, job_status
+
+
+async def _worker_queue(stack: AsyncExitStack, settings: Settings) -> WorkerQueue | None:
+    if settings.workerfacing_api_url is None:
+        return None
+    session = await stack.enter_async_context(open_worker_api_session())
+    return WorkerApiQueue(session, settings.workerfacing_api_url, settings.internal_api_key_secret)
+
+
+async def _notifier(stack: AsyncExitStack, settings: Settings) -> Notifier:
+    if settings.email_sender_service != "mailjet":
+        return NullNotifier()
+    assert settings.email_sender_api_key is not None, "load_settings requires it for mailjet"
+    assert settings.email_sender_secret_key is not None, "load_settings requires it for mailjet"
+    assert settings.email_sender_address is not None, "load_settings requires it for mailjet"
+    session = await stack.enter_async_context(
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=MAILJET_TIMEOUT_SECONDS))
+    )
+    return MailjetNotifier(
+        session,
+        settings.email_sender_api_key,
+        settings.email_sender_secret_key,
+        settings.email_sender_address,
+        base_url=settings.mailjet_api_url,
+        frontend_url=settings.frontend_url,
+    )
+
+
+def _nothing() -> None:
+    """Waking a dispatcher that does not run."""

@@ -1,0 +1,79 @@
+"""Command line: `userfacing-api serve | migrate | check-config`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Mapping
+
+from aiohttp import web
+from dotenv import dotenv_values
+
+from userfacing_api.adapters.db.database import open_database
+from userfacing_api.adapters.http.access_log import RequestIdAccessLogger
+from userfacing_api.adapters.secrets_manager import resolve_secrets
+from userfacing_api.settings import Settings, SettingsError, load_settings
+
+
+def read_environment(dotenv_path: str = ".env") -> dict[str, str]:
+    """The process environment over the values of `.env` (the environment wins)."""
+    values = {key: value for key, value in dotenv_values(dotenv_path).items() if value is not None}
+    values.update(os.environ)
+    return values
+
+
+def _settings(environ: Mapping[str, str]) -> Settings:
+    try:
+        return load_settings(environ)
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def serve(settings: Settings) -> None:
+    from userfacing_api.bootstrap import create_app
+
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log_class=RequestIdAccessLogger,
+        print=lambda message: logging.getLogger("userfacing_api").info("%s", message.strip()),
+    )
+
+
+async def _migrate(settings: Settings) -> None:
+    settings = await resolve_secrets(settings)
+    async with open_database(settings.database_url):
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="userfacing-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="start the HTTP service")
+    commands.add_parser("migrate", help="apply pending database migrations and exit")
+    commands.add_parser("check-config", help="validate the configuration and exit")
+    arguments = parser.parse_args(argv)
+    settings = _settings(read_environment())
+    _configure_logging(settings.log_level)
+    try:
+        if arguments.command == "serve":
+            serve(settings)
+        elif arguments.command == "migrate":
+            asyncio.run(_migrate(settings))
+            logging.getLogger("userfacing_api").info("database schema is up to date")
+        else:
+            print("configuration is valid")
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,51 @@
+"""Every error the domain raises derives from `DomainError`.
+
+The HTTP adapter maps each subclass to one status code in a single place; the
+`detail` text is what the client sees, so it never holds a secret.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every expected, client-visible failure."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or belongs to someone else)."""
+
+
+class AlreadyExists(DomainError):
+    """A unique name is taken."""
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but its values are not acceptable (422)."""
+
+
+class BadRequest(DomainError):
+    """The request refers to something that makes it impossible to carry out (400)."""
+
+
+class NotAllowed(DomainError):
+    """The operation is not permitted on this resource (405)."""
+
+
+class Unauthenticated(DomainError):
+    """No valid identity was presented (401)."""
+
+
+class Forbidden(DomainError):
+    """The identity is valid but may not do this (403)."""
+
+
+class UpstreamRejected(DomainError):
+    """A service this one depends on refused the request (502)."""
+
+
+class Unavailable(DomainError):
+    """A service this one depends on cannot be reached right now (503)."""

@@ -1,0 +1,127 @@
+"""One attempt at handing a job to the worker side, and what follows from its outcome.
+
+Used by the request that creates a job (an attempt right after the commit) and
+by the dispatcher (retries). Both act only on deliveries whose lease they hold.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from uuid import uuid4
+
+from userfacing_api.domain.delivery import Lease, RetryPolicy
+from userfacing_api.domain.jobs import JobStatus, with_status
+from userfacing_api.domain.services.notifications import JobEndNotifications
+from userfacing_api.ports.clock import Clock
+from userfacing_api.ports.jobs import JobStore, PendingDelivery
+from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable, WorkerQueue
+
+logger = logging.getLogger(__name__)
+
+# Longer than any single call to the worker-facing API may take.
+DEFAULT_LEASE = timedelta(minutes=2)
+
+
+class Outcome(Enum):
+    DELIVERED = "delivered"
+    RETRY_LATER = "retry later"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    outcome: Outcome
+    detail: str | None = None
+
+
+class JobDeliveries:
+    def __init__(
+        self,
+        store: JobStore,
+        queue: WorkerQueue,
+        clock: Clock,
+        notifications: JobEndNotifications,
+        *,
+        deadline: timedelta,
+        retry: RetryPolicy,
+        lease_duration: timedelta = DEFAULT_LEASE,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._clock = clock
+        self._notifications = notifications
+        self.deadline = deadline
+        self._retry = retry
+        self._lease_duration = lease_duration
+        self._jitter = jitter
+
+    def new_lease(self) -> Lease:
+        return Lease(token=uuid4().hex, until=self._clock.now() + self._lease_duration)
+
+    async def attempt(self, delivery: PendingDelivery) -> AttemptResult:
+        """Send the payload once; on success the delivery ends, on a transient failure
+        it is rescheduled with back-off (never past the deadline)."""
+        try:
+            await self._queue.enqueue(delivery.payload)
+        except DeliveryRejected as err:
+            logger.warning("job %d rejected by the worker side: %s", delivery.job_id, err.detail)
+            return AttemptResult(Outcome.REJECTED, err.detail)
+        except DeliveryUnavailable as err:
+            error = err.detail
+        except Exception:
+            logger.exception("job %d: unexpected failure while delivering", delivery.job_id)
+            error = "unexpected failure while delivering"
+        else:
+            await self._end(delivery)
+            return AttemptResult(Outcome.DELIVERED)
+        await self._reschedule(delivery, error)
+        return AttemptResult(Outcome.RETRY_LATER, error)
+
+    async def give_up(self, delivery: PendingDelivery, details: str) -> None:
+        """End the delivery and turn its job to `error` with `details`; tell the owner."""
+        async with self._store.transaction() as transaction:
+            if not await transaction.end_delivery(delivery.job_id, delivery.lease.token):
+                return
+            job = await transaction.lock_job(delivery.job_id)
+            if job is None:
+                return
+            failed = with_status(job, JobStatus.ERROR, details, self._clock.now())
+            await transaction.save_job(failed)
+        logger.warning("job %d failed: %s", job.id, details)
+        self._notifications.status_changed(job.status, failed)
+
+    async def _end(self, delivery: PendingDelivery) -> None:
+        try:
+            async with self._store.transaction() as transaction:
+                await transaction.end_delivery(delivery.job_id, delivery.lease.token)
+        except Exception:
+            # The job is with the workers; the lease expires and a retry may send it twice.
+            logger.exception("job %d delivered, but its outbox entry stays", delivery.job_id)
+
+    async def _reschedule(self, delivery: PendingDelivery, error: str) -> None:
+        failures = delivery.attempts + 1
+        retry_at = min(
+            self._clock.now() + self._retry.delay(failures, self._jitter()),
+            delivery.job_created + self.deadline,
+        )
+        logger.info(
+            "job %d not delivered (attempt %d): %s; next attempt at %s",
+            delivery.job_id,
+            failures,
+            error,
+            retry_at.isoformat(),
+        )
+        try:
+            async with self._store.transaction() as transaction:
+                await transaction.reschedule_delivery(
+                    delivery.job_id, delivery.lease.token, retry_at, error
+                )
+        except Exception:
+            # The lease expires on its own and the delivery is retried then.
+            logger.exception("job %d: could not reschedule its delivery", delivery.job_id)

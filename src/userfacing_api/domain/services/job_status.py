@@ -1,0 +1,57 @@
+"""Status updates the worker side reports for running jobs.
+
+This is the busiest use case (workers repeat the current status every few
+seconds as a keep-alive), so it is one short transaction and nothing else: the
+owner's notice is sent in the background.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from userfacing_api.domain.errors import NotFound, Unauthenticated
+from userfacing_api.domain.jobs import JobStatus, with_status
+from userfacing_api.domain.services.notifications import JobEndNotifications
+from userfacing_api.ports.clock import Clock
+from userfacing_api.ports.jobs import JobStore
+
+
+class JobStatusService:
+    def __init__(
+        self,
+        store: JobStore,
+        clock: Clock,
+        notifications: JobEndNotifications,
+        internal_api_key: str | None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._notifications = notifications
+        self._key = None if internal_api_key is None else internal_api_key.encode()
+
+    def authorise(self, api_key: str | None) -> None:
+        """Accept only the worker side's key; with no key configured, refuse everyone."""
+        if api_key is None:
+            raise Unauthenticated("Missing x-api-key header")
+        if self._key is None or not hmac.compare_digest(api_key.encode(), self._key):
+            raise Unauthenticated("Invalid API key")
+
+    async def update(
+        self, job_id: int, status: JobStatus, runtime_details: str | None
+    ) -> JobStatus:
+        """Record the reported status; `NotFound` when the job does not exist (any more).
+
+        A report also shows the worker side has the job, so a delivery still
+        pending for it is dropped.
+        """
+        async with self._store.transaction() as transaction:
+            job = await transaction.lock_job(job_id)
+            if job is not None:
+                updated = with_status(job, status, runtime_details, self._clock.now())
+                if updated != job:
+                    await transaction.save_job(updated)
+                await transaction.end_delivery(job_id, None)
+        if job is None:
+            raise NotFound(f"Job {job_id} not found")
+        self._notifications.status_changed(job.status, updated)
+        return updated.status

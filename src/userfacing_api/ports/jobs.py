@@ -1,0 +1,139 @@
+"""Storage of jobs and of their pending deliveries to the worker side (the outbox).
+
+Everything happens inside `JobStore.transaction()`: the changes made through the
+`JobTransaction` it yields are committed together when the block ends normally
+and rolled back when it raises. Transactions are short and never wait on
+anything but the database.
+
+Deliveries are claimed as leases: `claim_deliveries` marks due rows with a
+lease token and an expiry (`locked_until`) and commits, the holder sends the
+payload outside any transaction, then ends or reschedules the delivery only if
+it still holds the lease. Several claimers (the request path, dispatchers of
+several instances) therefore never send the same delivery concurrently. On
+PostgreSQL the claim is an `UPDATE ... WHERE job_id IN (SELECT ... FOR UPDATE
+SKIP LOCKED) RETURNING ...`; on SQLite one `UPDATE ... RETURNING` in a write
+transaction.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from userfacing_api.domain.delivery import Lease
+from userfacing_api.domain.errors import Unavailable
+from userfacing_api.domain.jobs import Job, JobSpec
+
+
+class JobStoreUnavailable(Unavailable):
+    """The database failed or cannot be reached."""
+
+
+@dataclass(frozen=True)
+class NewJob:
+    user_id: str
+    user_email: str | None
+    spec: JobSpec
+    date_created: datetime
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    job_id: int
+    payload: Mapping[str, Any]
+    job_created: datetime
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """A delivery claimed by the holder of `lease`."""
+
+    job_id: int
+    payload: Mapping[str, Any]
+    job_created: datetime
+    attempts: int
+    """Failed attempts so far."""
+    last_error: str | None
+    lease: Lease
+
+
+class JobTransaction(ABC):
+    """Operations inside one transaction.
+
+    A job id no job can have (negative, or beyond the database's integers) is
+    simply unknown: `get_job` answers None for it rather than failing.
+    """
+
+    @abstractmethod
+    async def add_job(self, new: NewJob) -> Job:
+        """Store a `queued` job under a fresh id (never reused); `AlreadyExists` for a
+        job name its user already has."""
+
+    @abstractmethod
+    async def get_job(self, job_id: int) -> Job | None: ...
+
+    @abstractmethod
+    async def lock_job(self, job_id: int) -> Job | None:
+        """Like `get_job`, and no other transaction changes the job until this one ends."""
+
+    @abstractmethod
+    async def list_jobs(self, user_id: str, offset: int, limit: int) -> list[Job]:
+        """The user's jobs, newest first (`date_created`, then `id`, descending)."""
+
+    @abstractmethod
+    async def save_job(self, job: Job) -> None:
+        """Store the job's status, dates and runtime details."""
+
+    @abstractmethod
+    async def delete_job(self, job_id: int) -> bool:
+        """Remove the job and its pending delivery; False when there was no such job."""
+
+    @abstractmethod
+    async def add_delivery(self, delivery: NewDelivery, lease: Lease | None) -> None:
+        """Queue the job's payload; with a lease the caller holds it from the start."""
+
+    @abstractmethod
+    async def claim_deliveries(
+        self, now: datetime, lease: Lease, limit: int
+    ) -> list[PendingDelivery]:
+        """Lease up to `limit` deliveries due at `now` (earliest first) that nobody holds.
+
+        A delivery is due when its `next_attempt_at` has come; it is held while
+        its lease has not expired.
+        """
+
+    @abstractmethod
+    async def end_delivery(self, job_id: int, token: str | None) -> bool:
+        """Remove the delivery if `token` holds its lease (any holder when `token` is None).
+
+        False when there is no such delivery or another holder has it.
+        """
+
+    @abstractmethod
+    async def reschedule_delivery(
+        self, job_id: int, token: str, next_attempt_at: datetime, error: str
+    ) -> bool:
+        """Count a failed attempt, record its `error` and release the lease until
+        `next_attempt_at`; False unless `token` holds the lease."""
+
+    @abstractmethod
+    async def next_delivery_due(self) -> datetime | None:
+        """When the earliest delivery becomes claimable (due and not held), or None."""
+
+
+class JobStore(ABC):
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[JobTransaction]:
+        """A transaction: committed when the block ends, rolled back when it raises.
+
+        Raises `JobStoreUnavailable` when the database fails.
+        """
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise `JobStoreUnavailable` unless the database answers."""

@@ -1,0 +1,286 @@
+"""Typed settings read once from the environment (and `.env`) at start-up.
+
+Every variable is validated here; a wrong value raises `SettingsError`, which the
+command line turns into one line naming the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote, urlsplit
+
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class SettingsError(ValueError):
+    """A configuration variable holds a value the service cannot run with."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    auth: bool = False
+    auth_provider: Literal["cognito", "local"] = "local"
+    filesystem: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    user_data_root_path: str = "var/user_data"
+    database_url: str = field(default="sqlite:///var/userfacing.db", repr=False)
+    # DATABASE_SECRET as given; the composition root fills a Secrets Manager ARN into the URL.
+    database_secret: str | None = field(default=None, repr=False)
+    workerfacing_api_url: str | None = None
+    internal_api_key_secret: str | None = field(default=None, repr=False)
+    cognito_client_id: str | None = None
+    cognito_secret: str | None = field(default=None, repr=False)
+    cognito_user_pool_id: str | None = None
+    cognito_region: str | None = None
+    cognito_jwks_url: str | None = None
+    cognito_issuer: str | None = None
+    application_config_file: str = "config/application_config.yaml"
+    email_sender_service: Literal["", "mailjet"] = ""
+    email_sender_address: str | None = None
+    email_sender_api_key: str | None = field(default=None, repr=False)
+    email_sender_secret_key: str | None = field(default=None, repr=False)
+    mailjet_api_url: str = "https://api.mailjet.com"
+    frontend_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    job_delivery_deadline: float = 3600.0
+    job_delivery_retry_cap: float = 60.0
+    job_delivery_poll_interval: float = 5.0
+    local_token_lifetime: int = 3600
+    local_token_issuer: str = "userfacing-api-local"  # noqa: S105 (an issuer name, not a secret)
+
+    @property
+    def database_engine(self) -> Literal["sqlite", "postgresql"]:
+        return "sqlite" if self.database_url.startswith("sqlite:") else "postgresql"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The file of a `sqlite:///relative` or `sqlite:////absolute` URL."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+def unwrap_secret(value: str | None) -> str | None:
+    """Accept a literal secret or an AWS Secrets Manager JSON `{"password": ...}` string."""
+    if value is None or not value.startswith("{"):
+        return value
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return value
+    if isinstance(parsed, dict) and isinstance(parsed.get("password"), str):
+        return str(parsed["password"])
+    return value
+
+
+def fill_database_secret(url: str, secret: str) -> str:
+    """Put the password into the `{}` of DATABASE_URL, percent-encoded so `@`, `#`, `/` survive."""
+    return url.replace("{}", quote(secret, safe=""))
+
+
+def is_secret_arn(value: str | None) -> bool:
+    return bool(value) and str(value).startswith("arn:aws:secretsmanager:")
+
+
+class _Reader:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self._environ.get(name)
+        if value is None or value.strip() == "":
+            return default
+        return value.strip()
+
+    def choice(self, name: str, accepted: tuple[str, ...], default: str) -> str:
+        value = self.text(name, default)
+        assert value is not None
+        if value not in accepted:
+            raise SettingsError(name, f"got {value!r}, accepted: {', '.join(map(repr, accepted))}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.text(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(name, f"got {value!r}, accepted: 0 or 1")
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(name, f"got {value!r}, accepted: an integer") from None
+        if not low <= number <= high:
+            raise SettingsError(name, f"got {number}, accepted: {low}..{high}")
+        return number
+
+    def seconds(self, name: str, default: float) -> float:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(name, f"got {value!r}, accepted: a number of seconds") from None
+        if number <= 0:
+            raise SettingsError(name, f"got {value!r}, accepted: a positive number of seconds")
+        return number
+
+    def http_url(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(name, f"got {value!r}, accepted: an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+def _database_url(reader: _Reader) -> str:
+    url = reader.text("DATABASE_URL", Settings.database_url)
+    assert url is not None
+    secret = unwrap_secret(reader.text("DATABASE_SECRET"))
+    if "{}" in url:
+        if secret is None:
+            raise SettingsError(
+                "DATABASE_SECRET", "DATABASE_URL has a {} placeholder but no secret is set"
+            )
+        if not is_secret_arn(secret):
+            url = fill_database_secret(url, secret)
+    scheme = url.split(":", 1)[0]
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///") or url == "sqlite:///":
+            raise SettingsError("DATABASE_URL", "accepted: sqlite:///path or sqlite:////abs/path")
+    elif scheme not in ("postgresql", "postgres"):
+        raise SettingsError(
+            "DATABASE_URL",
+            f"got scheme {scheme!r}, accepted: sqlite:///path or postgresql://user:{{}}@host/db",
+        )
+    return url
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build and validate the settings; raise `SettingsError` on the first bad variable."""
+    read = _Reader(environ)
+    filesystem = read.choice("FILESYSTEM", ("local", "s3"), "local")
+    s3_bucket = read.text("S3_BUCKET")
+    if filesystem == "s3" and s3_bucket is None:
+        raise SettingsError("S3_BUCKET", "required when FILESYSTEM=s3")
+    default_root = "var/user_data" if filesystem == "local" else "user_data"
+    root = read.text("USER_DATA_ROOT_PATH", default_root)
+    assert root is not None
+    if filesystem == "s3":
+        root = root.strip("/")
+    pool_id = read.text("COGNITO_USER_POOL_ID")
+    provider = read.choice("AUTH_PROVIDER", ("cognito", "local"), "cognito" if pool_id else "local")
+    cognito_region = read.text("COGNITO_REGION")
+    cognito_jwks_url = cognito_issuer = None
+    client_id = read.text("COGNITO_CLIENT_ID")
+    if provider == "cognito":
+        if pool_id is None:
+            raise SettingsError("COGNITO_USER_POOL_ID", "required when AUTH_PROVIDER=cognito")
+        if client_id is None:
+            raise SettingsError("COGNITO_CLIENT_ID", "required when AUTH_PROVIDER=cognito")
+        if cognito_region is None:
+            cognito_region = pool_id.split("_", 1)[0] if "_" in pool_id else None
+        if cognito_region is None:
+            raise SettingsError("COGNITO_REGION", "required when AUTH_PROVIDER=cognito")
+        cognito_jwks_url, cognito_issuer = _cognito_urls(read, pool_id, cognito_region)
+    email_service = read.choice("EMAIL_SENDER_SERVICE", ("", "mailjet"), "")
+    email_address = read.text("EMAIL_SENDER_ADDRESS")
+    email_key = read.text("EMAIL_SENDER_API_KEY")
+    email_secret = unwrap_secret(read.text("EMAIL_SENDER_SECRET_KEY"))
+    if email_service == "mailjet":
+        for name, value in (
+            ("EMAIL_SENDER_ADDRESS", email_address),
+            ("EMAIL_SENDER_API_KEY", email_key),
+            ("EMAIL_SENDER_SECRET_KEY", email_secret),
+        ):
+            if value is None:
+                raise SettingsError(name, "required when EMAIL_SENDER_SERVICE=mailjet")
+    log_level = _log_level(read)
+    return Settings(
+        auth=read.flag("AUTH", False),
+        auth_provider="cognito" if provider == "cognito" else "local",
+        filesystem="s3" if filesystem == "s3" else "local",
+        s3_bucket=s3_bucket,
+        s3_region=read.text("S3_REGION"),
+        user_data_root_path=root,
+        database_url=_database_url(read),
+        database_secret=unwrap_secret(read.text("DATABASE_SECRET")),
+        workerfacing_api_url=read.http_url("WORKERFACING_API_URL"),
+        internal_api_key_secret=unwrap_secret(read.text("INTERNAL_API_KEY_SECRET")),
+        cognito_client_id=client_id,
+        cognito_secret=unwrap_secret(read.text("COGNITO_SECRET")),
+        cognito_user_pool_id=pool_id,
+        cognito_region=cognito_region,
+        cognito_jwks_url=cognito_jwks_url,
+        cognito_issuer=cognito_issuer,
+        application_config_file=read.text(
+            "APPLICATION_CONFIG_FILE", Settings.application_config_file
+        )
+        or Settings.application_config_file,
+        email_sender_service="mailjet" if email_service == "mailjet" else "",
+        email_sender_address=email_address,
+        email_sender_api_key=email_key,
+        email_sender_secret_key=email_secret,
+        mailjet_api_url=read.http_url("MAILJET_API_URL") or Settings.mailjet_api_url,
+        frontend_url=read.http_url("FRONTEND_URL"),
+        host=read.text("HOST", Settings.host) or Settings.host,
+        port=read.integer("PORT", Settings.port, 0, 65535),
+        log_level=log_level,
+        job_delivery_deadline=read.seconds("JOB_DELIVERY_DEADLINE", Settings.job_delivery_deadline),
+        job_delivery_retry_cap=read.seconds(
+            "JOB_DELIVERY_RETRY_CAP", Settings.job_delivery_retry_cap
+        ),
+        job_delivery_poll_interval=read.seconds(
+            "JOB_DELIVERY_POLL_INTERVAL", Settings.job_delivery_poll_interval
+        ),
+        local_token_lifetime=read.integer(
+            "LOCAL_TOKEN_LIFETIME", Settings.local_token_lifetime, 60, 7 * 24 * 3600
+        ),
+        local_token_issuer=read.text("LOCAL_TOKEN_ISSUER", Settings.local_token_issuer)
+        or Settings.local_token_issuer,
+    )
+
+
+def _cognito_urls(read: _Reader, pool_id: str, region: str) -> tuple[str, str]:
+    """The pool's JWKS URL and token issuer, each overridable for emulators such as moto.
+
+    The JWKS is served beside the pool's API, so an AWS endpoint override (the SDK's
+    own `AWS_ENDPOINT_URL_COGNITO_IDP` or `AWS_ENDPOINT_URL`) moves it too.
+    """
+    aws_endpoint = f"https://cognito-idp.{region}.amazonaws.com"
+    endpoint = (
+        read.http_url("AWS_ENDPOINT_URL_COGNITO_IDP")
+        or read.http_url("AWS_ENDPOINT_URL")
+        or aws_endpoint
+    )
+    return (
+        read.http_url("COGNITO_JWKS_URL") or f"{endpoint}/{pool_id}/.well-known/jwks.json",
+        read.http_url("COGNITO_ISSUER") or f"{aws_endpoint}/{pool_id}",
+    )
+
+
+def _log_level(read: _Reader) -> str:
+    value = (read.text("LOG_LEVEL") or "INFO").upper()
+    if value not in LOG_LEVELS:
+        raise SettingsError("LOG_LEVEL", f"got {value!r}, accepted: {', '.join(LOG_LEVELS)}")
+    return value

@@ -1,0 +1,442 @@
+"""In-memory stand-ins for the ports, with state a test can inspect."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import json
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from userfacing_api.domain.applications import Catalogue
+from userfacing_api.domain.delivery import Lease
+from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
+from userfacing_api.domain.files import FileInfo, FileRequest, FileType, normalise_path, parent
+from userfacing_api.domain.jobs import Job, JobStatus
+from userfacing_api.ports.clock import Clock
+from userfacing_api.ports.jobs import (
+    JobStore,
+    JobStoreUnavailable,
+    JobTransaction,
+    NewDelivery,
+    NewJob,
+    PendingDelivery,
+)
+from userfacing_api.ports.notifier import JobEndedNotice
+from userfacing_api.ports.storage import FileStorage, StorageUnavailable
+
+_Value = TypeVar("_Value")
+
+
+@dataclass
+class StoredFile:
+    content: bytes
+    modified: datetime
+    version: int
+
+
+class InMemoryFileStorage(FileStorage):
+    """Users' trees in two dicts keyed by `(user_id, path)`, with the local disk's semantics.
+
+    `files` holds the files and `folders` every folder (parents included; the
+    root `""` is implicit). Setting `available` to False makes every call raise
+    `StorageUnavailable`.
+    """
+
+    EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def __init__(self, chunk_size: int = 64 * 1024, clock: Clock | None = None) -> None:
+        self.files: dict[tuple[str, str], StoredFile] = {}
+        self.folders: dict[tuple[str, str], datetime] = {}
+        self.available = True
+        self._chunk_size = chunk_size
+        self._clock = clock
+        self._versions = 0
+
+    def content(self, user_id: str, path: str) -> bytes:
+        """The bytes stored at `path`; KeyError when there is no such file."""
+        return self.files[(user_id, path)].content
+
+    def paths(self, user_id: str) -> set[str]:
+        """Every file and folder path of the user, for assertions on the whole tree."""
+        keys = [*self.files, *self.folders]
+        return {path for owner, path in keys if owner == user_id}
+
+    async def ping(self) -> None:
+        self._check_available()
+
+    def uri(self, user_id: str, path: str) -> str:
+        self._check(user_id, path)
+        return f"memory://{user_id}/{path}"
+
+    async def presigned_download(
+        self, user_id: str, path: str, expires_in: int
+    ) -> FileRequest | None:
+        self._check(user_id, path)
+        return None
+
+    async def presigned_upload(
+        self, user_id: str, folder: str, expires_in: int
+    ) -> FileRequest | None:
+        self._check(user_id, folder)
+        return None
+
+    async def stat(self, user_id: str, path: str) -> FileInfo | None:
+        self._check(user_id, path)
+        stored = self.files.get((user_id, path))
+        if stored is not None:
+            return self._file_info(path, stored)
+        if path == "":
+            return FileInfo(path="", type=FileType.DIRECTORY)
+        modified = self.folders.get((user_id, path))
+        if modified is None:
+            return None
+        return FileInfo(path=path, type=FileType.DIRECTORY, modified=modified)
+
+    async def list(self, user_id: str, folder: str, *, recursive: bool) -> builtins.list[FileInfo]:
+        info = await self.stat(user_id, folder)
+        if info is None or not info.is_dir:
+            raise NotFound(f"Folder {folder!r} does not exist")
+        prefix = f"{folder}/" if folder else ""
+        entries: list[FileInfo] = []
+        for path in sorted(self.paths(user_id)):
+            rest = path.removeprefix(prefix)
+            if not path.startswith(prefix) or (not recursive and "/" in rest):
+                continue
+            entry = await self.stat(user_id, path)
+            assert entry is not None
+            entries.append(entry)
+        return entries
+
+    async def write(self, user_id: str, path: str, chunks: AsyncIterable[bytes]) -> FileInfo:
+        self._check(user_id, path)
+        if not path:
+            raise InvalidInput("The root folder cannot be written as a file")
+        if (user_id, path) in self.folders:
+            raise AlreadyExists(f"A folder already exists at {path!r}")
+        self._make_folders(user_id, parent(path))
+        received = [chunk async for chunk in chunks]
+        self._check_available()
+        self._versions += 1
+        stored = StoredFile(b"".join(received), self._now(), self._versions)
+        self.files[(user_id, path)] = stored
+        return self._file_info(path, stored)
+
+    async def read(
+        self, user_id: str, path: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        self._check(user_id, path)
+        if start < 0 or (end is not None and end < start):
+            raise InvalidInput(f"Invalid byte range {start}-{end}")
+        stored = self.files.get((user_id, path))
+        if stored is None:
+            raise NotFound(f"File {path!r} does not exist")
+        content = stored.content[start:end]
+        for offset in range(0, len(content), self._chunk_size):
+            yield content[offset : offset + self._chunk_size]
+
+    async def make_folder(self, user_id: str, path: str) -> None:
+        self._check(user_id, path)
+        self._make_folders(user_id, path)
+
+    async def move(self, user_id: str, source: str, target: str) -> None:
+        self._check(user_id, source)
+        self._check(user_id, target)
+        if not source or not target:
+            raise InvalidInput("The root folder cannot be moved")
+        if target == source or target.startswith(f"{source}/"):
+            raise InvalidInput(f"{source!r} cannot be moved into itself")
+        if await self.stat(user_id, source) is None:
+            raise NotFound(f"{source!r} does not exist")
+        if await self.stat(user_id, target) is not None:
+            raise AlreadyExists(f"{target!r} already exists")
+        self._make_folders(user_id, parent(target))
+        _move_keys(self.files, user_id, source, target)
+        _move_keys(self.folders, user_id, source, target)
+
+    async def delete(self, user_id: str, path: str) -> None:
+        self._check(user_id, path)
+        for key in [*self.files, *self.folders]:
+            if key[0] == user_id and _is_at_or_below(key[1], path):
+                self.files.pop(key, None)
+                self.folders.pop(key, None)
+
+    def _make_folders(self, user_id: str, path: str) -> None:
+        segments = path.split("/") if path else []
+        for depth in range(1, len(segments) + 1):
+            if (user_id, "/".join(segments[:depth])) in self.files:
+                raise AlreadyExists(f"A file is in the way of {path!r}")
+        for depth in range(1, len(segments) + 1):
+            self.folders.setdefault((user_id, "/".join(segments[:depth])), self._now())
+
+    def _file_info(self, path: str, stored: StoredFile) -> FileInfo:
+        size = len(stored.content)
+        return FileInfo(
+            path=path,
+            type=FileType.FILE,
+            size=size,
+            modified=stored.modified,
+            etag=f'"{size:x}-{stored.version:x}"',
+        )
+
+    def _now(self) -> datetime:
+        if self._clock is not None:
+            return self._clock.now()
+        return self.EPOCH + timedelta(seconds=self._versions)
+
+    def _check(self, user_id: str, path: str) -> None:
+        self._check_available()
+        if not user_id or "/" in user_id or normalise_path(user_id) != user_id:
+            raise InvalidInput("User id cannot name a folder")
+        if normalise_path(path) != path:
+            raise InvalidInput(f"Path {path!r} is not normalised")
+
+    def _check_available(self) -> None:
+        if not self.available:
+            raise StorageUnavailable("The file storage is switched off")
+
+
+def _is_at_or_below(path: str, folder: str) -> bool:
+    return not folder or path == folder or path.startswith(f"{folder}/")
+
+
+def _move_keys(
+    store: dict[tuple[str, str], _Value], user_id: str, source: str, target: str
+) -> None:
+    for owner, path in builtins.list(store):
+        if owner == user_id and _is_at_or_below(path, source):
+            store[(owner, target + path.removeprefix(source))] = store.pop((owner, path))
+
+
+class FixedClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, now: datetime = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    job_id: int
+    payload: Mapping[str, Any]
+    job_created: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+    claim: str | None = None
+    locked_until: datetime | None = None
+
+
+class InMemoryJobStore(JobStore):
+    """Jobs and deliveries in dicts; a transaction restores them when its block raises.
+
+    `commits` counts committed transactions; setting `available` to False makes
+    every call raise `JobStoreUnavailable`.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: dict[int, Job] = {}
+        self.deliveries: dict[int, StoredDelivery] = {}
+        self.available = True
+        self.commits = 0
+        self.next_id = 1
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[JobTransaction]:
+        self._check_available()
+        async with self._lock:
+            jobs, deliveries = dict(self.jobs), dict(self.deliveries)
+            try:
+                yield _InMemoryJobTransaction(self)
+            except BaseException:
+                self.jobs.clear()
+                self.jobs.update(jobs)
+                self.deliveries.clear()
+                self.deliveries.update(deliveries)
+                raise
+            self.commits += 1
+
+    async def ping(self) -> None:
+        self._check_available()
+
+    def _check_available(self) -> None:
+        if not self.available:
+            raise JobStoreUnavailable("The job store is switched off")
+
+
+class _InMemoryJobTransaction(JobTransaction):
+    def __init__(self, store: InMemoryJobStore) -> None:
+        self._store = store
+
+    async def add_job(self, new: NewJob) -> Job:
+        names = {(job.user_id, job.spec.job_name) for job in self._store.jobs.values()}
+        if (new.user_id, new.spec.job_name) in names:
+            raise AlreadyExists(f"A job named {new.spec.job_name!r} already exists")
+        job = Job(
+            id=self._store.next_id,
+            user_id=new.user_id,
+            user_email=new.user_email,
+            spec=new.spec,
+            status=JobStatus.QUEUED,
+            date_created=new.date_created,
+        )
+        self._store.next_id += 1
+        self._store.jobs[job.id] = job
+        return job
+
+    async def get_job(self, job_id: int) -> Job | None:
+        return self._store.jobs.get(job_id)
+
+    async def lock_job(self, job_id: int) -> Job | None:
+        return self._store.jobs.get(job_id)
+
+    async def list_jobs(self, user_id: str, offset: int, limit: int) -> builtins.list[Job]:
+        owned = [job for job in self._store.jobs.values() if job.user_id == user_id]
+        owned.sort(key=lambda job: (job.date_created, job.id), reverse=True)
+        return owned[offset : offset + limit]
+
+    async def save_job(self, job: Job) -> None:
+        stored = self._store.jobs[job.id]
+        self._store.jobs[job.id] = replace(
+            stored,
+            status=job.status,
+            date_started=job.date_started,
+            date_finished=job.date_finished,
+            runtime_details=job.runtime_details,
+        )
+
+    async def delete_job(self, job_id: int) -> bool:
+        self._store.deliveries.pop(job_id, None)
+        return self._store.jobs.pop(job_id, None) is not None
+
+    async def add_delivery(self, delivery: NewDelivery, lease: Lease | None) -> None:
+        if delivery.job_id not in self._store.jobs or delivery.job_id in self._store.deliveries:
+            raise ValueError(f"cannot queue a delivery for job {delivery.job_id}")
+        self._store.deliveries[delivery.job_id] = StoredDelivery(
+            job_id=delivery.job_id,
+            payload=json.loads(json.dumps(delivery.payload)),
+            job_created=delivery.job_created,
+            next_attempt_at=delivery.next_attempt_at,
+            claim=None if lease is None else lease.token,
+            locked_until=None if lease is None else lease.until,
+        )
+
+    async def claim_deliveries(
+        self, now: datetime, lease: Lease, limit: int
+    ) -> builtins.list[PendingDelivery]:
+        due = sorted(
+            (
+                stored
+                for stored in self._store.deliveries.values()
+                if stored.next_attempt_at <= now
+                and (stored.locked_until is None or stored.locked_until <= now)
+            ),
+            key=lambda stored: (stored.next_attempt_at, stored.job_id),
+        )[:limit]
+        claimed = []
+        for stored in due:
+            self._store.deliveries[stored.job_id] = replace(
+                stored, claim=lease.token, locked_until=lease.until
+            )
+            claimed.append(
+                PendingDelivery(
+                    job_id=stored.job_id,
+                    payload=stored.payload,
+                    job_created=stored.job_created,
+                    attempts=stored.attempts,
+                    last_error=stored.last_error,
+                    lease=lease,
+                )
+            )
+        return sorted(claimed, key=lambda delivery: delivery.job_id)
+
+    async def end_delivery(self, job_id: int, token: str | None) -> bool:
+        stored = self._store.deliveries.get(job_id)
+        if stored is None or (token is not None and stored.claim != token):
+            return False
+        del self._store.deliveries[job_id]
+        return True
+
+    async def reschedule_delivery(
+        self, job_id: int, token: str, next_attempt_at: datetime, error: str
+    ) -> bool:
+        stored = self._store.deliveries.get(job_id)
+        if stored is None or stored.claim != token:
+            return False
+        self._store.deliveries[job_id] = replace(
+            stored,
+            attempts=stored.attempts + 1,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+            claim=None,
+            locked_until=None,
+        )
+        return True
+
+    async def next_delivery_due(self) -> datetime | None:
+        return min(
+            (
+                max(stored.next_attempt_at, stored.locked_until or stored.next_attempt_at)
+                for stored in self._store.deliveries.values()
+            ),
+            default=None,
+        )
+
+
+class StaticCatalogue:
+    """A catalogue that changes only when a test assigns `catalogue`."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+
+    async def current(self) -> Catalogue:
+        return self.catalogue
+
+
+class RecordingWorkerQueue:
+    """Accepts every payload into `sent`, unless `answers` holds an error for the next call.
+
+    Each call takes the next item of `answers` (None: accept) while there is one.
+    While `gate` is set to an event, calls wait for that event first.
+    """
+
+    def __init__(self, *answers: Exception | None) -> None:
+        self.sent: builtins.list[Mapping[str, Any]] = []
+        self.calls = 0
+        self.answers: deque[Exception | None] = deque(answers)
+        self.gate: asyncio.Event | None = None
+
+    async def enqueue(self, payload: Mapping[str, Any]) -> None:
+        self.calls += 1
+        if self.gate is None:
+            await asyncio.sleep(0)
+        else:
+            await self.gate.wait()
+        answer = self.answers.popleft() if self.answers else None
+        if answer is not None:
+            raise answer
+        self.sent.append(payload)
+
+
+class RecordingNotifier:
+    """Keeps every notice in `notices`; with `failure` set, raises it instead."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.notices: builtins.list[JobEndedNotice] = []
+        self.failure = failure
+
+    async def job_ended(self, notice: JobEndedNotice) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.notices.append(notice)

@@ -1,0 +1,84 @@
+"""Helpers shared by the Files endpoint tests."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientResponse, FormData, web
+from aiohttp.test_utils import TestClient
+
+from userfacing_api.settings import Settings
+
+Client = TestClient[web.Request, web.Application]
+
+POLL_DEADLINE = 5.0
+
+
+async def upload(
+    client: Client, headers: dict[str, str], folder: str, name: str, content: bytes
+) -> ClientResponse:
+    """`POST /files/<folder>/upload` with `content` as the form's `file`, named as browsers do."""
+    form = FormData(quote_fields=False)
+    form.add_field("file", io.BytesIO(content), filename=name)
+    return await client.post(f"/files/{folder}/upload", data=form, headers=headers)
+
+
+async def uploaded(
+    client: Client, headers: dict[str, str], folder: str, name: str, content: bytes
+) -> dict[str, Any]:
+    response = await upload(client, headers, folder, name, content)
+    assert response.status == 201, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+def user_root(settings: Settings, headers: dict[str, str]) -> Path:
+    """The caller's folder on disk (named after the token's `cognito:username`)."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    user_id: str = claims["cognito:username"]
+    return Path(settings.user_data_root_path).resolve() / user_id
+
+
+async def raw_request(
+    client: Client,
+    method: str,
+    target: str,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+) -> tuple[int, bytes]:
+    """Send `target` exactly as written (a client library would normalise `..` or `%2e`).
+
+    Returns the status and the body of a response with a `Content-Length`.
+    """
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {client.host}", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        lines.append(f"Content-Length: {len(body)}")
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+        response = await reader.read()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    head, _, content = response.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, content
+
+
+async def eventually(condition: Callable[[], bool], *, what: str) -> None:
+    """Poll `condition()` until it is true, failing after `POLL_DEADLINE` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + POLL_DEADLINE
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)

@@ -1,0 +1,10 @@
+"""Fixtures of the integration suite: real adapters against local servers."""
+
+from __future__ import annotations
+
+from tests.integration.cognito_pool import cognito_pool as cognito_pool
+from tests.integration.fakes_http import fake_mailjet as fake_mailjet
+from tests.integration.fakes_http import fake_worker_api as fake_worker_api
+from tests.integration.s3_support import s3_bucket as s3_bucket
+from tests.integration.s3_support import s3_client as s3_client
+from tests.integration.s3_support import s3_storage as s3_storage

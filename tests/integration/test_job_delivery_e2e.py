@@ -1,0 +1,293 @@
+"""Jobs handed to a worker-facing API stand-in by the real application, on both engines.
+
+The service runs as configured (its own `WorkerApiQueue` and dispatcher) with
+short retry pauses; the stand-in records what it receives and can go down.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import ClientFactory, TokenFactory
+from tests.databases import database_url as database_url
+from tests.databases import empty_database
+from tests.http.jobs_helpers import UserFiles, job_body, user_id_of
+from tests.integration.fakes_http import FakeWorkerApi
+from tests.waiting import polled
+from userfacing_api.adapters.db.database import SqliteDatabase, open_database
+from userfacing_api.adapters.db.postgres_jobs import PostgresJobStore
+from userfacing_api.adapters.db.sqlite_jobs import SqliteJobStore
+from userfacing_api.bootstrap import create_app
+from userfacing_api.ports.jobs import JobStore
+from userfacing_api.settings import Settings
+
+Client = TestClient[web.Request, web.Application]
+
+HARDWARE = {"cpu_cores": 4, "memory": 8000, "gpu_model": "A100", "gpu_archi": None, "gpu_mem": 8}
+
+
+@pytest.fixture
+def extra_environ() -> dict[str, str]:
+    """Variables a test adds to this module's environment (parametrise it to change them)."""
+    return {}
+
+
+@pytest.fixture
+async def environ(
+    environ: dict[str, str],
+    database_url: str,
+    fake_worker_api: FakeWorkerApi,
+    extra_environ: dict[str, str],
+) -> dict[str, str]:
+    return {
+        **environ,
+        "DATABASE_URL": await empty_database(database_url),
+        "WORKERFACING_API_URL": fake_worker_api.url,
+        "INTERNAL_API_KEY_SECRET": fake_worker_api.api_key,
+        "JOB_DELIVERY_RETRY_CAP": "0.2",
+        "JOB_DELIVERY_POLL_INTERVAL": "0.2",
+        **extra_environ,
+    }
+
+
+@pytest.fixture
+def train_entry(reference_catalogue: Path) -> dict[str, Any]:
+    """The reference catalogue's `decode v0_10_1 train` entry."""
+    entry: dict[str, Any] = yaml.safe_load(reference_catalogue.read_text())["decode"]["v0_10_1"][
+        "train"
+    ]
+    return entry
+
+
+@pytest.fixture
+def data_root(settings: Settings) -> Path:
+    """The absolute folder of the users' trees in the local storage."""
+    return Path(settings.user_data_root_path).resolve()
+
+
+@pytest.fixture
+async def alice(user_headers: TokenFactory, settings: Settings) -> dict[str, str]:
+    headers = await user_headers("alice@example.org")
+    await UserFiles(settings).put_inputs(user_id_of(headers))
+    return headers
+
+
+async def start(client: Client, headers: dict[str, str], **changes: Any) -> dict[str, Any]:
+    response = await client.post("/jobs", json=job_body(**changes), headers=headers)
+    assert response.status == 201, await response.text()
+    job: dict[str, Any] = await response.json()
+    assert job["status"] == "queued"
+    return job
+
+
+async def described(client: Client, headers: dict[str, str], job_id: int) -> dict[str, Any]:
+    response = await client.get(f"/jobs/{job_id}", headers=headers)
+    assert response.status == 200, await response.text()
+    job: dict[str, Any] = await response.json()
+    return job
+
+
+async def report(client: Client, api_key: str, job_id: int, status: str, details: str) -> int:
+    body = {"job_id": job_id, "status": status, "runtime_details": details}
+    response = await client.put("/_job_status", json=body, headers={"x-api-key": api_key})
+    return response.status
+
+
+@asynccontextmanager
+async def job_store(url: str) -> AsyncIterator[JobStore]:
+    """A store of its own on the service's database, to look into the outbox."""
+    async with open_database(url) as database:
+        if isinstance(database, SqliteDatabase):
+            yield SqliteJobStore(database)
+        else:
+            yield PostgresJobStore(database.pool)
+
+
+async def wait_until_the_outbox_is_empty(url: str) -> None:
+    """Once no delivery is pending, nothing can be sent again: what was received is final."""
+
+    async def next_due() -> datetime | None:
+        async with store.transaction() as transaction:
+            return await transaction.next_delivery_due()
+
+    async with job_store(url) as store:
+        await polled(next_due, lambda due: due is None)
+
+
+def job_ids(fake: FakeWorkerApi) -> Counter[int]:
+    return Counter(received.body["job"]["meta"]["job_id"] for received in fake.received)
+
+
+async def test_the_worker_side_receives_the_contracts_payload(
+    client: Client,
+    alice: dict[str, str],
+    fake_worker_api: FakeWorkerApi,
+    train_entry: dict[str, Any],
+    data_root: Path,
+) -> None:
+    job = await start(client, alice, hardware=HARDWARE, environment="local", priority=3)
+
+    [received] = await fake_worker_api.wait_for_jobs(1)
+
+    tree = data_root / user_id_of(alice)
+    assert received.headers["x-api-key"] == fake_worker_api.api_key
+    meta = received.body["job"].pop("meta")
+    assert meta["job_id"] == job["id"]
+    assert datetime.fromisoformat(meta["date_created"]) == datetime.fromisoformat(
+        job["date_created"]
+    )
+    assert received.body == {
+        "job": {
+            "app": {"cmd": train_entry["app"]["cmd"], "env": {}},
+            "handler": {
+                "image_url": train_entry["handler"]["image_url"],
+                "image_name": "decode",
+                "image_version": "v0_10_1",
+                "entrypoint": "train",
+                "files_down": {
+                    "config/param.yaml": str(tree / "config/exp1/param.yaml"),
+                    "data/calib.mat": str(tree / "data/beads/calib.mat"),
+                },
+                "files_up": train_entry["handler"]["files_up"],
+            },
+            "hardware": HARDWARE,
+        },
+        "environment": "local",
+        "group": None,
+        "priority": 3,
+        "paths_upload": {
+            "output": str(tree / "output/run1"),
+            "log": str(tree / "log/run1"),
+            "artifact": str(tree / "artifact/run1"),
+        },
+    }
+
+
+async def test_a_job_the_worker_side_rejects_is_502_with_its_detail_and_its_name_is_free(
+    client: Client, alice: dict[str, str], fake_worker_api: FakeWorkerApi
+) -> None:
+    fake_worker_api.reject(422, detail="no worker offers an A100")
+
+    rejected = await client.post("/jobs", json=job_body(hardware=HARDWARE), headers=alice)
+
+    assert rejected.status == 502
+    assert "no worker offers an A100" in (await rejected.json())["detail"]
+    assert await (await client.get("/jobs", headers=alice)).json() == []
+    fake_worker_api.accept()
+    job = await start(client, alice)
+    assert [received.status for received in fake_worker_api.received] == [422, 201]
+    assert job_ids(fake_worker_api)[job["id"]] == 1
+
+
+async def test_a_job_started_while_the_worker_side_is_down_is_delivered_once_it_is_back(
+    client: Client, alice: dict[str, str], settings: Settings, fake_worker_api: FakeWorkerApi
+) -> None:
+    await fake_worker_api.go_down()
+    job = await start(client, alice)
+
+    await fake_worker_api.come_back()
+    await fake_worker_api.wait_for_jobs(1)
+    await wait_until_the_outbox_is_empty(settings.database_url)
+
+    assert job_ids(fake_worker_api) == {job["id"]: 1}
+    assert (await described(client, alice, job["id"]))["status"] == "queued"
+
+
+async def test_a_job_waiting_for_the_worker_side_is_delivered_once_after_a_restart(
+    aiohttp_client: ClientFactory,
+    client: Client,
+    alice: dict[str, str],
+    settings: Settings,
+    fake_worker_api: FakeWorkerApi,
+) -> None:
+    await fake_worker_api.go_down()
+    job = await start(client, alice)
+    await client.close()
+
+    await fake_worker_api.come_back()
+    restarted = await aiohttp_client(create_app(settings))
+    await fake_worker_api.wait_for_jobs(1)
+    await wait_until_the_outbox_is_empty(settings.database_url)
+
+    assert job_ids(fake_worker_api) == {job["id"]: 1}
+    assert (await described(restarted, alice, job["id"]))["status"] == "queued"
+
+
+async def test_two_instances_on_one_database_deliver_every_job_exactly_once(
+    aiohttp_client: ClientFactory,
+    client: Client,
+    alice: dict[str, str],
+    settings: Settings,
+    fake_worker_api: FakeWorkerApi,
+) -> None:
+    other = await aiohttp_client(create_app(settings))
+    await fake_worker_api.go_down()
+    jobs = [
+        await start(instance, alice, job_name=f"run{number}")
+        for number, instance in enumerate([client, other] * 4)
+    ]
+
+    await fake_worker_api.come_back()
+    await fake_worker_api.wait_for_jobs(len(jobs))
+    await wait_until_the_outbox_is_empty(settings.database_url)
+
+    assert job_ids(fake_worker_api) == {job["id"]: 1 for job in jobs}
+
+
+@pytest.mark.parametrize("extra_environ", [{"JOB_DELIVERY_DEADLINE": "1"}], ids=["deadline-1s"])
+async def test_a_job_not_delivered_before_the_deadline_turns_error_saying_why(
+    client: Client, alice: dict[str, str], settings: Settings, fake_worker_api: FakeWorkerApi
+) -> None:
+    await fake_worker_api.go_down()
+    job = await start(client, alice)
+
+    failed = await polled(
+        lambda: described(client, alice, job["id"]), lambda job: job["status"] != "queued"
+    )
+
+    assert failed["status"] == "error"
+    assert failed["runtime_details"].startswith("Not delivered to the workers within 1 s")
+    assert "worker API unreachable" in failed["runtime_details"]
+    assert failed["date_finished"] is not None
+    await wait_until_the_outbox_is_empty(settings.database_url)
+    assert fake_worker_api.received == []
+
+
+async def test_status_reports_move_a_delivered_job_to_finished_until_it_is_deleted(
+    client: Client, alice: dict[str, str], fake_worker_api: FakeWorkerApi
+) -> None:
+    key = fake_worker_api.api_key
+    job = await start(client, alice)
+    await fake_worker_api.wait_for_jobs(1)
+
+    assert await report(client, key, job["id"], "pulled", "on worker w1") == 200
+    pulled = await described(client, alice, job["id"])
+    assert await report(client, key, job["id"], "running", "") == 200
+    assert await report(client, key, job["id"], "running", "") == 200
+    running = await described(client, alice, job["id"])
+    assert await report(client, key, job["id"], "finished", "done") == 200
+    assert await report(client, key, job["id"], "finished", "") == 200
+    finished = await described(client, alice, job["id"])
+
+    assert [pulled["status"], running["status"], finished["status"]] == [
+        "pulled",
+        "running",
+        "finished",
+    ]
+    assert pulled["date_started"] is not None
+    assert running["date_started"] == finished["date_started"] == pulled["date_started"]
+    assert (pulled["date_finished"], running["date_finished"]) == (None, None)
+    assert finished["date_finished"] is not None
+    assert finished["runtime_details"] == "on worker w1\ndone"
+    assert (await client.delete(f"/jobs/{job['id']}", headers=alice)).status == 204
+    assert await report(client, key, job["id"], "running", "") == 404

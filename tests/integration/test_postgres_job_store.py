@@ -1,0 +1,111 @@
+"""What the PostgreSQL job store adds to the shared contract: row locks and its errors."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from tests.databases import empty_database
+from tests.unit.job_world import ALICE, train_spec
+from tests.waiting import polled
+from userfacing_api.adapters.db.database import PostgresDatabase, open_database
+from userfacing_api.adapters.db.postgres_jobs import PostgresJobStore
+from userfacing_api.domain.errors import InvalidInput
+from userfacing_api.domain.jobs import Job, JobStatus, checked_spec, with_status
+from userfacing_api.ports.jobs import JobStore, JobStoreUnavailable, NewJob
+
+pytestmark = pytest.mark.postgres
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with open_database(await empty_database(postgres_url)) as database:
+        assert isinstance(database, PostgresDatabase)
+        yield database.pool
+
+
+@pytest.fixture
+def store(pool: asyncpg.Pool) -> JobStore:
+    return PostgresJobStore(pool)
+
+
+async def add_job(store: JobStore, job_name: str = "run1") -> Job:
+    async with store.transaction() as transaction:
+        spec = checked_spec(train_spec(job_name))
+        return await transaction.add_job(NewJob(ALICE.user_id, ALICE.email, spec, NOW))
+
+
+async def waiting_on_locks(pool: asyncpg.Pool) -> int:
+    count: int = await pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return count
+
+
+async def test_a_locked_job_waits_for_the_other_transaction_and_loses_no_report(
+    store: JobStore, pool: asyncpg.Pool
+) -> None:
+    job = await add_job(store)
+    seen: list[Job] = []
+
+    async def second_report() -> None:
+        async with store.transaction() as transaction:
+            locked = await transaction.lock_job(job.id)
+            assert locked is not None
+            seen.append(locked)
+            await transaction.save_job(with_status(locked, JobStatus.RUNNING, "second", NOW))
+
+    async with store.transaction() as transaction:
+        locked = await transaction.lock_job(job.id)
+        assert locked is not None
+        second = asyncio.create_task(second_report())
+        await polled(lambda: waiting_on_locks(pool), lambda waiting: waiting == 1)
+        await transaction.save_job(with_status(locked, JobStatus.PULLED, "first", NOW))
+    await second
+
+    async with store.transaction() as transaction:
+        final = await transaction.get_job(job.id)
+    assert seen[0].status is JobStatus.PULLED
+    assert final is not None
+    assert (final.status, final.runtime_details) == (JobStatus.RUNNING, "first\nsecond")
+
+
+async def test_text_with_a_nul_character_is_refused_as_invalid_input(store: JobStore) -> None:
+    spec = replace(checked_spec(train_spec()), env_vars={"SEED": "1\x002"})
+
+    with pytest.raises(InvalidInput):
+        async with store.transaction() as transaction:
+            await transaction.add_job(NewJob(ALICE.user_id, ALICE.email, spec, NOW))
+
+    assert (await add_job(store)).spec.job_name == "run1"
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_a_server_that_cannot_be_reached_makes_the_store_unavailable() -> None:
+    pool = await asyncpg.create_pool(
+        f"postgresql://postgres@127.0.0.1:{unused_port()}/nowhere", min_size=0
+    )
+    store = PostgresJobStore(pool)
+    try:
+        with pytest.raises(JobStoreUnavailable):
+            await store.ping()
+        with pytest.raises(JobStoreUnavailable):
+            async with store.transaction() as transaction:
+                await transaction.get_job(1)
+    finally:
+        await pool.close()

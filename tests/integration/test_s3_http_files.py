@@ -1,0 +1,129 @@
+"""The main Files flows of the HTTP contract through the real application on S3 (moto)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import TokenFactory
+from tests.http.files_helpers import Client, uploaded
+from tests.integration.s3_support import BUCKET_REGION, USER_DATA_PREFIX
+
+
+@pytest.fixture
+def environ(environ: dict[str, str], s3_bucket: str) -> dict[str, str]:
+    """The default test deployment, with users' files in a fresh bucket."""
+    return {
+        **environ,
+        "FILESYSTEM": "s3",
+        "S3_BUCKET": s3_bucket,
+        "S3_REGION": BUCKET_REGION,
+        "USER_DATA_ROOT_PATH": USER_DATA_PREFIX,
+    }
+
+
+def user_of(headers: dict[str, str]) -> str:
+    """The `cognito:username` claim of the bearer token: the name of the user's tree."""
+    payload = headers["Authorization"].removeprefix("Bearer ").split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["cognito:username"])
+
+
+async def json_of(response: aiohttp.ClientResponse, status: int) -> Any:
+    assert response.status == status, await response.text()
+    return await response.json()
+
+
+async def keys_below(s3_client: Any, bucket: str, prefix: str) -> list[str]:
+    answer = await s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return [item["Key"] for item in answer.get("Contents", [])]
+
+
+async def test_files_sent_through_the_presigned_post_are_listed_and_fetched_by_presigned_get(
+    client: Client, user_headers: TokenFactory, moto_endpoint: str
+) -> None:
+    headers = await user_headers()
+    files = {"a.tif": b"nineteen bytes long", "b.tif": b"another image"}
+
+    upload = await json_of(await client.post("/files/data/exp/url", headers=headers), 201)
+    assert upload["method"] == "post"
+    assert upload["url"].startswith(moto_endpoint)
+    assert upload["headers"] == {}
+    assert upload["data"]["key"] == f"{USER_DATA_PREFIX}/{user_of(headers)}/data/exp/${{filename}}"
+    async with aiohttp.ClientSession() as direct:
+        for name, content in files.items():
+            form = aiohttp.FormData(upload["data"])
+            form.add_field("file", content, filename=name)
+            async with direct.request(
+                upload["method"], upload["url"], headers=upload["headers"], data=form
+            ) as sent:
+                assert sent.status in (200, 201, 204), await sent.text()
+
+        listed = await json_of(await client.get("/files/data/exp", headers=headers), 200)
+        assert listed == [
+            {"path": "data/exp/a.tif", "type": "file", "size": "19 Bytes"},
+            {"path": "data/exp/b.tif", "type": "file", "size": "13 Bytes"},
+        ]
+
+        download = await json_of(
+            await client.get("/files/data/exp/a.tif/url", headers=headers), 200
+        )
+        assert (download["method"], download["headers"], download["data"]) == ("get", {}, {})
+        async with direct.request(download["method"], download["url"]) as fetched:
+            assert fetched.status == 200
+            assert await fetched.read() == files["a.tif"]
+
+
+async def test_the_root_lists_the_five_folders_kept_as_folder_objects(
+    client: Client, user_headers: TokenFactory, s3_client: Any, s3_bucket: str
+) -> None:
+    headers = await user_headers()
+
+    listed = await json_of(await client.get("/files/", headers=headers), 200)
+
+    folders = ["artifact", "config", "data", "log", "output"]
+    assert listed == [{"path": f"{name}/", "type": "directory", "size": ""} for name in folders]
+    root = f"{USER_DATA_PREFIX}/{user_of(headers)}/"
+    assert sorted(await keys_below(s3_client, s3_bucket, root)) == [
+        f"{root}{name}/" for name in folders
+    ]
+
+
+async def test_uploaded_files_are_renamed_zipped_and_deleted(
+    client: Client, user_headers: TokenFactory, s3_client: Any, s3_bucket: str
+) -> None:
+    headers = await user_headers()
+    await uploaded(client, headers, "data/exp", "a.tif", b"first")
+    await uploaded(client, headers, "data/exp/deep", "b.tif", b"second")
+
+    renamed = await client.put(
+        "/files/data/exp/a.tif", json={"path": "data/exp/c.tif"}, headers=headers
+    )
+    assert await json_of(renamed, 200) == {
+        "path": "data/exp/c.tif",
+        "type": "file",
+        "size": "5 Bytes",
+    }
+    old = await client.get("/files/data/exp/a.tif/download", headers=headers)
+    assert old.status == 404
+
+    archive = await client.get("/files/data/exp/download", headers=headers)
+    assert archive.status == 200
+    assert archive.headers["Content-Disposition"].startswith("attachment;")
+    with zipfile.ZipFile(io.BytesIO(await archive.read())) as unpacked:
+        assert sorted(unpacked.namelist()) == ["c.tif", "deep/b.tif"]
+        assert unpacked.read("deep/b.tif") == b"second"
+
+    deleted = await client.delete("/files/data/exp", headers=headers)
+    assert deleted.status == 204
+    gone = await client.get("/files/data/exp", headers=headers)
+    assert gone.status == 404
+    prefix = f"{USER_DATA_PREFIX}/{user_of(headers)}/data/exp"
+    assert await keys_below(s3_client, s3_bucket, prefix) == []
+    assert await json_of(await client.get("/files/data/", headers=headers), 200) == []

@@ -1,0 +1,66 @@
+"""The one SQLite connection the adapters share: a statement never joins another's transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.unit.job_world import ALICE, train_spec
+from userfacing_api.adapters.db.database import SqliteDatabase, open_database
+from userfacing_api.adapters.db.sqlite_jobs import SqliteJobStore
+from userfacing_api.adapters.identity.user_store import StoredUser, user_store_for
+from userfacing_api.domain.jobs import checked_spec
+from userfacing_api.ports.jobs import NewJob
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    async with open_database(f"sqlite:///{tmp_path / 'service.db'}") as opened:
+        assert isinstance(opened, SqliteDatabase)
+        yield opened
+
+
+def carol() -> StoredUser:
+    return StoredUser(
+        user_id="carol-id",
+        username="carol@example.org",
+        email="carol@example.org",
+        groups=("users",),
+        password_hash="not-a-real-hash",
+        created_at=NOW,
+    )
+
+
+async def test_a_user_registered_while_a_job_transaction_fails_is_kept(
+    database: SqliteDatabase,
+) -> None:
+    jobs = SqliteJobStore(database)
+    users = user_store_for(database)
+    started: list[tuple[int, asyncio.Task[None]]] = []
+
+    async def register_during_a_failing_job_transaction() -> None:
+        async with jobs.transaction() as transaction:
+            job = await transaction.add_job(
+                NewJob(ALICE.user_id, ALICE.email, checked_spec(train_spec()), NOW)
+            )
+            started.append((job.id, asyncio.create_task(users.add(carol()))))
+            # One turn of the loop lets the registration send its statement, if it may;
+            # the connection runs statements in order, so it has run by the next answer.
+            await asyncio.sleep(0)
+            await transaction.get_job(job.id)
+            raise RuntimeError("abandon")
+
+    with pytest.raises(RuntimeError, match="abandon"):
+        await register_during_a_failing_job_transaction()
+    job_id, registration = started[0]
+    await registration
+
+    assert await users.find("carol@example.org") == carol()
+    async with jobs.transaction() as transaction:
+        assert await transaction.get_job(job_id) is None
