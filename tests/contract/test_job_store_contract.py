@@ -72,7 +72,12 @@ JOB_STORE_BACKENDS: dict[str, JobStoreFactory] = {
 BACKEND_FIXTURES: dict[str, tuple[str, ...]] = {"postgres": ("postgres_url",)}
 
 
-@pytest.fixture(params=list(JOB_STORE_BACKENDS))
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=pytest.mark.postgres) if name == "postgres" else name
+        for name in JOB_STORE_BACKENDS
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> str:
     """The backend's name, with the fixtures its factory needs already set up.
 

@@ -10,6 +10,7 @@ import pytest
 from userfacing_api.domain.errors import InvalidInput
 from userfacing_api.domain.jobs import (
     ApplicationRef,
+    Hardware,
     InputFolders,
     Job,
     JobSpec,
@@ -158,3 +159,21 @@ def test_a_job_enters_its_end_only_when_its_status_changes_to_finished_or_error(
     assert not has_entered_end(JobStatus.FINISHED, JobStatus.FINISHED)
     assert not has_entered_end(JobStatus.RUNNING, JobStatus.RUNNING)
     assert not has_entered_end(JobStatus.ERROR, JobStatus.QUEUED)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"env_vars": {"KEY\x00": "value"}},
+        {"env_vars": {"KEY": "va\x00lue"}},
+        {"hardware": Hardware(gpu_model="A100\x00")},
+    ],
+)
+def test_job_text_with_nul_characters_is_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(InvalidInput, match="NUL"):
+        checked_spec(spec(**changes))
+
+
+def test_nul_characters_in_runtime_details_are_dropped_not_refused() -> None:
+    assert appended_details("started", "out\x00put") == "started\noutput"
+    assert appended_details("started", "\x00") == "started"

@@ -128,12 +128,22 @@ def checked_spec(spec: JobSpec) -> JobSpec:
             _relative_path(value, "artifact_ids") for value in spec.inputs.artifact_ids
         ),
     )
+    _no_nul_in_text(spec)
     return replace(
         spec,
         job_name=_job_name(spec.job_name),
         inputs=inputs,
         priority=_priority(spec.priority),
     )
+
+
+def _no_nul_in_text(spec: JobSpec) -> None:
+    """NUL cannot be stored by every database, so no job text may hold it."""
+    texts = [*spec.env_vars.keys(), *spec.env_vars.values()]
+    if spec.hardware is not None:
+        texts += [spec.hardware.gpu_model or "", spec.hardware.gpu_archi or ""]
+    if any("\x00" in text for text in texts):
+        raise InvalidInput("Job fields must not contain NUL characters")
 
 
 def with_status(job: Job, status: JobStatus, runtime_details: str | None, now: datetime) -> Job:
@@ -158,7 +168,12 @@ def with_status(job: Job, status: JobStatus, runtime_details: str | None, now: d
 
 
 def appended_details(existing: str | None, new: str | None) -> str | None:
-    """`new` appended to `existing` after a newline; an empty `new` changes nothing."""
+    """`new` appended to `existing` after a newline; an empty `new` changes nothing.
+
+    NUL characters are dropped: no database stores them everywhere, and a status
+    report must never fail because of what a container printed.
+    """
+    new = new.replace("\x00", "") if new else new
     if not new:
         return existing
     if existing is None:

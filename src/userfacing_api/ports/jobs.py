@@ -10,9 +10,9 @@ lease token and an expiry (`locked_until`) and commits, the holder sends the
 payload outside any transaction, then ends or reschedules the delivery only if
 it still holds the lease. Several claimers (the request path, dispatchers of
 several instances) therefore never send the same delivery concurrently. On
-PostgreSQL the claim is an `UPDATE ... WHERE job_id IN (SELECT ... FOR UPDATE
-SKIP LOCKED) RETURNING ...`; on SQLite one `UPDATE ... RETURNING` in a write
-transaction.
+PostgreSQL the claim is an `UPDATE ... WHERE job_id = ANY(ARRAY(SELECT ... FOR
+UPDATE SKIP LOCKED)) RETURNING ...`; on SQLite one `UPDATE ... RETURNING` in a
+write transaction.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import asyncpg
 
 from userfacing_api.adapters.db.postgres import migrate_postgres, open_pool
 from userfacing_api.adapters.db.sqlite import migrate_sqlite, open_sqlite
+from userfacing_api.settings import SettingsError
 
 
 class SqliteDatabase:
@@ -80,14 +81,22 @@ Database = SqliteDatabase | PostgresDatabase
 async def open_database(url: str) -> AsyncIterator[Database]:
     """Connect, apply pending migrations, and close on exit."""
     if url.startswith("sqlite:"):
-        connection = await open_sqlite(Path(url.removeprefix("sqlite:///")))
+        try:
+            connection = await open_sqlite(Path(url.removeprefix("sqlite:///")))
+        except (OSError, sqlite3.Error) as err:
+            raise SettingsError("DATABASE_URL", f"cannot open the SQLite database: {err}") from err
         try:
             await migrate_sqlite(connection)
             yield SqliteDatabase(connection)
         finally:
             await connection.close()
     else:
-        pool = await open_pool(url)
+        try:
+            pool = await open_pool(url)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            raise SettingsError(
+                "DATABASE_URL", f"cannot connect to PostgreSQL ({type(err).__name__}: {err})"
+            ) from err
         try:
             await migrate_postgres(pool)
             yield PostgresDatabase(pool)

@@ -1,7 +1,7 @@
 """Jobs and their outbox in PostgreSQL (asyncpg), for one or several service instances.
 
 A transaction holds one pooled connection from `BEGIN` to `COMMIT`. `lock_job`
-is `SELECT ... FOR UPDATE`, and deliveries are claimed with `FOR UPDATE SKIP
+is `SELECT ... FOR NO KEY UPDATE`, and deliveries are claimed with `FOR UPDATE SKIP
 LOCKED`: instances claiming at the same moment take different rows without
 waiting for each other. Statements are few and short, since the status updates
 of running jobs (one lock, one update) are the busiest path of the service.
@@ -43,7 +43,7 @@ _DATABASE_FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 # PostgreSQL text and JSON cannot hold a NUL character, which SQLite would store.
 _TEXT_REFUSED = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
-# Taking the name is no error inside the transaction, so it stays usable as on SQLite.
+# A taken name gives no row rather than an error, which would abort the whole transaction.
 _INSERT_JOB = (
     "INSERT INTO jobs (user_id, user_email, job_name, status, environment, priority,"
     " application, version, entrypoint, attributes, hardware, date_created)"
@@ -56,7 +56,8 @@ _SELECT_JOBS = (
     " date_created, date_started, date_finished, runtime_details FROM jobs"
 )
 _SELECT_JOB = _SELECT_JOBS + " WHERE id = $1"
-_LOCK_JOB = _SELECT_JOB + " FOR UPDATE"
+# Not FOR UPDATE: the key never changes, so foreign-key checks on the row need not wait.
+_LOCK_JOB = _SELECT_JOB + " FOR NO KEY UPDATE"
 LIST_USER_JOBS = (
     _SELECT_JOBS + " WHERE user_id = $1 ORDER BY date_created DESC, id DESC LIMIT $2 OFFSET $3"
 )
@@ -70,8 +71,8 @@ _INSERT_DELIVERY = (
     " (job_id, payload, job_created, next_attempt_at, claim, locked_until)"
     " VALUES ($1, $2, $3, $4, $5, $6)"
 )
-# `= ANY(ARRAY(...))` runs the locking subquery exactly once; an `IN (...)` semi-join
-# may be re-scanned by the planner and then claim more rows than the limit.
+# `= ANY(ARRAY(...))` makes the locking subquery an init plan, run exactly once whatever
+# plan the update gets, so a claim never takes more rows than its limit.
 _CLAIM_DELIVERIES = (
     "UPDATE job_deliveries SET claim = $1, locked_until = $2"
     " WHERE job_id = ANY(ARRAY("

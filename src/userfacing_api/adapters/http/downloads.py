@@ -108,23 +108,25 @@ def attachment(filename: str) -> str:
 async def stream(
     request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes]
 ) -> web.StreamResponse:
-    """Send `chunks` as the body of `response`, one at a time.
+    """Send `chunks` as the body of `response`.
 
-    The first chunk is fetched before the headers go out, so a file that
-    vanished still gets a proper error response. A failure after that can no
-    longer change the status: the connection is closed so that the client sees
-    an incomplete body instead of a short but seemingly complete one.
+    Each chunk is fetched before the previous one is written: the first before
+    the headers go out, so a file that vanished still gets a proper error
+    response, and the last only once the source has finished (its file closed)
+    when the client receives it. A failure after the headers can no longer
+    change the status: the connection is closed so that the client sees an
+    incomplete body instead of a short but seemingly complete one.
     """
     try:
         if request.method == hdrs.METH_HEAD:
             await response.prepare(request)
             return response
-        first = await anext(chunks, None)
+        chunk = await anext(chunks, None)
         await response.prepare(request)
-        if first is not None:
-            await response.write(first)
-        async for chunk in chunks:
+        while chunk is not None:
+            following = await anext(chunks, None)
             await response.write(chunk)
+            chunk = following
         await response.write_eof()
     except Exception as err:
         if not response.prepared:

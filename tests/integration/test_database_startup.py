@@ -1,0 +1,35 @@
+"""A database that cannot be opened stops start-up with one line naming DATABASE_URL."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from userfacing_api.adapters.db.database import open_database
+from userfacing_api.settings import SettingsError
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_an_unreachable_postgresql_names_database_url_without_the_password() -> None:
+    url = f"postgresql://postgres:s3cret-pw@127.0.0.1:{_closed_port()}/nowhere"
+    with pytest.raises(SettingsError) as raised:
+        async with open_database(url):
+            pass
+    assert raised.value.variable == "DATABASE_URL"
+    assert "s3cret-pw" not in str(raised.value)
+
+
+async def test_an_sqlite_file_that_cannot_be_created_names_database_url(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(SettingsError) as raised:
+        async with open_database(f"sqlite:///{blocker / 'service.db'}"):
+            pass
+    assert raised.value.variable == "DATABASE_URL"
