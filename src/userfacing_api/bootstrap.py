@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from userfacing_api.adapters.catalogue.s3 import open_s3_catalogue
 from userfacing_api.adapters.catalogue.yaml_file import YamlFileCatalogue
 from userfacing_api.adapters.clock import SystemClock
 from userfacing_api.adapters.db.database import Database, SqliteDatabase, open_database
@@ -79,7 +80,7 @@ async def open_services(
     """
     settings = await resolve_secrets(settings)
     async with AsyncExitStack() as stack:
-        catalogue = await _catalogue(settings)
+        catalogue = await _catalogue(stack, settings)
         database = await stack.enter_async_context(open_database(settings.database_url))
         storage = await stack.enter_async_context(_storage(settings))
         if settings.auth_provider == "cognito":
@@ -115,14 +116,16 @@ async def _local_storage(root: Path) -> AsyncIterator[FileStorage]:
     yield await LocalFileStorage.create(root)
 
 
-async def _catalogue(settings: Settings) -> ApplicationCatalogue:
-    path = Path(settings.application_config_file)
+async def _catalogue(stack: AsyncExitStack, settings: Settings) -> ApplicationCatalogue:
+    source = settings.application_config_file
     try:
-        return await YamlFileCatalogue.load(path)
+        if source.startswith("s3://"):
+            return await stack.enter_async_context(open_s3_catalogue(source, settings.s3_region))
+        return await YamlFileCatalogue.load(Path(source))
     except CatalogueUnreadable as err:
         raise SettingsError("APPLICATION_CONFIG_FILE", str(err)) from None
     except InvalidCatalogue as err:
-        raise SettingsError("APPLICATION_CONFIG_FILE", f"{path}: {err}") from None
+        raise SettingsError("APPLICATION_CONFIG_FILE", f"{source}: {err}") from None
 
 
 def _job_store(database: Database) -> JobStore:

@@ -146,6 +146,7 @@ async def test_an_unknown_type_is_downloaded_as_octet_stream_under_an_encoded_na
     response = await client.get("/files/data/résultat final/download", headers=headers)
 
     assert response.status == 200
+    assert await response.read() == b"\x00\x01"
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["Content-Disposition"] == (
         "attachment; filename=\"r_sultat final\"; filename*=UTF-8''r%C3%A9sultat%20final"
@@ -288,6 +289,30 @@ async def test_an_upload_without_a_file_field_is_rejected(
     for response in responses:
         assert "detail" in await response.json()
     assert await listing(client, headers, "/files/data/") == []
+
+
+async def test_a_malformed_or_truncated_multipart_body_is_a_bad_request(
+    client: Client, user_headers: TokenFactory
+) -> None:
+    headers = await user_headers()
+    form_headers = {**headers, "Content-Type": "multipart/form-data; boundary=b"}
+    part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="t.txt"\r\n\r\n'
+
+    no_boundary = await client.post(
+        "/files/data/x/upload",
+        data=b"x",
+        headers={**headers, "Content-Type": "multipart/form-data"},
+    )
+    garbage = await client.post("/files/data/x/upload", data=b"not a form", headers=form_headers)
+    truncated = await client.post(
+        "/files/data/x/upload", data=part + b"no closing boundary", headers=form_headers
+    )
+
+    assert no_boundary.status == 422
+    assert garbage.status == 400
+    assert truncated.status == 400
+    assert "detail" in await truncated.json()
+    assert await listing(client, headers, "/files/data/?recursive=true&show_dirs=false") == []
 
 
 async def test_an_upload_skips_other_form_fields_before_the_file(
@@ -496,5 +521,7 @@ async def test_every_files_endpoint_is_documented(client: Client) -> None:
         assert operation["summary"]
     upload_parameters = operations[("/files/{type}/{dir}/upload", "post")]["parameters"]
     assert {"in": "formData", "name": "file", "type": "file", "required": True} in upload_parameters
+    type_parameter = next(p for p in upload_parameters if p["name"] == "type")
+    assert type_parameter["enum"] == ["config", "data", "artifact"]
     assert "FileInfo" in str(operations[("/files/{path}", "get")]["responses"]["200"])
     assert "FileHTTPRequest" in str(operations[("/files/{path}/url", "get")]["responses"]["200"])

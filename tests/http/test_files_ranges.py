@@ -22,6 +22,13 @@ CONTENT = bytes(range(100))
 TARGET = "/files/data/r/bytes.bin/download"
 
 
+async def current_validators(client: Client, headers: dict[str, str]) -> tuple[str, str]:
+    """The `ETag` and `Last-Modified` of a full download (read to the end)."""
+    response = await client.get(TARGET, headers=headers)
+    assert await response.read() == CONTENT
+    return response.headers["ETag"], response.headers["Last-Modified"]
+
+
 @pytest.fixture
 async def headers(client: Client, user_headers: TokenFactory) -> dict[str, str]:
     headers = await user_headers()
@@ -85,8 +92,7 @@ async def test_several_ranges_or_a_garbled_one_get_the_whole_file(
 async def test_a_matching_etag_answers_304_without_a_body(
     client: Client, headers: dict[str, str]
 ) -> None:
-    first = await client.get(TARGET, headers=headers)
-    etag = first.headers["ETag"]
+    etag, _ = await current_validators(client, headers)
 
     again = await client.get(TARGET, headers={**headers, "If-None-Match": etag})
     weak = await client.get(TARGET, headers={**headers, "If-None-Match": f'"other", W/{etag}'})
@@ -97,13 +103,13 @@ async def test_a_matching_etag_answers_304_without_a_body(
     assert again.headers["ETag"] == etag
     assert weak.status == 304
     assert other.status == 200
+    assert await other.read() == CONTENT
 
 
 async def test_an_unchanged_file_since_the_given_date_answers_304(
     client: Client, headers: dict[str, str]
 ) -> None:
-    first = await client.get(TARGET, headers=headers)
-    last_modified = first.headers["Last-Modified"]
+    _, last_modified = await current_validators(client, headers)
     earlier = format_datetime(datetime(2000, 1, 1, tzinfo=UTC), usegmt=True)
 
     unchanged = await client.get(TARGET, headers={**headers, "If-Modified-Since": last_modified})
@@ -111,12 +117,13 @@ async def test_an_unchanged_file_since_the_given_date_answers_304(
 
     assert unchanged.status == 304
     assert changed.status == 200
+    assert await changed.read() == CONTENT
 
 
 async def test_if_range_sends_the_range_only_for_the_current_version(
     client: Client, headers: dict[str, str]
 ) -> None:
-    etag = (await client.get(TARGET, headers=headers)).headers["ETag"]
+    etag, _ = await current_validators(client, headers)
 
     current = await client.get(TARGET, headers={**headers, "Range": "bytes=0-9", "If-Range": etag})
     stale = await client.get(

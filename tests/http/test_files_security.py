@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession, web
 
 from tests.conftest import TokenFactory
 from tests.http.files_helpers import Client, eventually, raw_request, upload, uploaded, user_root
 from userfacing_api.adapters.storage.local import is_temp_name
+from userfacing_api.bootstrap import create_app
 from userfacing_api.settings import Settings
 
 SECRET = b"outside the user trees"
@@ -183,41 +186,80 @@ async def test_users_never_reach_each_others_files(
     assert await still_there.read() == b"alice's secret"
 
 
-async def test_an_upload_cut_off_midway_leaves_nothing_behind(
-    client: Client, user_headers: TokenFactory, settings: Settings
-) -> None:
-    headers = await user_headers()
-    target_folder = user_root(settings, headers) / "data" / "cut"
+async def cut_off_upload(host: str, port: int, headers: dict[str, str], folder: Path) -> None:
+    """Start uploading `data/cut/big.bin`, wait until it is being stored, then hang up."""
     boundary = "cutoff"
-    head = (
+    part_head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()
     request_head = "\r\n".join(
         [
             "POST /files/data/cut/upload HTTP/1.1",
-            f"Host: {client.host}",
+            f"Host: {host}",
             f"Authorization: {headers['Authorization']}",
             f"Content-Type: multipart/form-data; boundary={boundary}",
-            f"Content-Length: {len(head) + 10_000_000}",
+            f"Content-Length: {len(part_head) + 10_000_000}",
             "",
             "",
         ]
     ).encode()
-
-    def partial_uploads() -> list[str]:
-        if not target_folder.exists():
-            return []
-        return [name for name in os.listdir(target_folder) if is_temp_name(name)]
-
-    _, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(request_head + head + b"x" * 1_000_000)
+    _, writer = await asyncio.open_connection(host, port)
+    writer.write(request_head + part_head + b"x" * 1_000_000)
     await writer.drain()
-    await eventually(lambda: bool(partial_uploads()), what="the upload to start")
+    await eventually(lambda: bool(partial_uploads(folder)), what="the upload to start")
     writer.close()
     await writer.wait_closed()
-    await eventually(lambda: not partial_uploads(), what="the partial upload to be removed")
 
-    assert not (target_folder / "big.bin").exists()
+
+def partial_uploads(folder: Path) -> list[str]:
+    if not folder.exists():
+        return []
+    return [name for name in os.listdir(folder) if is_temp_name(name)]
+
+
+async def test_an_upload_cut_off_midway_leaves_nothing_behind(
+    client: Client, user_headers: TokenFactory, settings: Settings
+) -> None:
+    headers = await user_headers()
+    folder = user_root(settings, headers) / "data" / "cut"
+
+    assert client.port is not None
+    await cut_off_upload(client.host, client.port, headers, folder)
+    await eventually(lambda: not partial_uploads(folder), what="the partial upload to go")
+
+    assert not (folder / "big.bin").exists()
     listing = await client.get("/files/data/cut/", headers=headers)
     assert await listing.json() == []
+
+
+@pytest.fixture
+async def served(settings: Settings) -> AsyncIterator[tuple[str, int]]:
+    """The application served as in production, where a lost client does not cancel handlers."""
+    runner = web.AppRunner(create_app(settings), handler_cancellation=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    yield host, port
+    await runner.cleanup()
+
+
+async def test_an_upload_cut_off_midway_leaves_nothing_behind_in_production_mode(
+    served: tuple[str, int], settings: Settings
+) -> None:
+    host, port = served
+    form = {"username": "carol@example.org", "password": "Correct-horse-9"}
+    async with ClientSession(f"http://{host}:{port}") as session:
+        created = await session.post("/user", data=form)
+        issued = await session.post("/token", data=form)
+        headers = {"Authorization": f"Bearer {(await issued.json())['id_token']}"}
+        folder = user_root(settings, headers) / "data" / "cut"
+
+        await cut_off_upload(host, port, headers, folder)
+        await eventually(lambda: not partial_uploads(folder), what="the partial upload to go")
+
+        assert created.status == 201
+        assert not (folder / "big.bin").exists()
+        listing = await session.get("/files/data/cut/", headers=headers)
+        assert await listing.json() == []

@@ -77,6 +77,7 @@ async def test_a_folder_with_a_special_name_gets_an_encoded_archive_name(
 
     response = await client.get("/files/data/my run/download", headers=headers)
 
+    assert archive_of(await response.read()) == {"a.txt": b"a"}
     assert response.headers["Content-Disposition"] == (
         "attachment; filename=\"my run.zip\"; filename*=UTF-8''my%20run.zip"
     )

@@ -55,16 +55,16 @@ async def send_file(
             return error_response(416, "Requested range not satisfiable", headers)
     headers[hdrs.ACCEPT_RANGES] = "bytes"
     headers[hdrs.CONTENT_DISPOSITION] = attachment(info.name)
-    response = web.StreamResponse(status=200 if byte_range is None else 206, headers=headers)
-    response.content_type = mimetypes.guess_type(info.name)[0] or DEFAULT_CONTENT_TYPE
     if byte_range is None:
-        response.content_length = size
-        chunks = files.read(user_id, info)
+        start, end, status = 0, size, 200
     else:
-        response.headers[hdrs.CONTENT_RANGE] = byte_range.content_range
-        response.content_length = byte_range.length
-        chunks = files.read(user_id, info, byte_range.start, byte_range.end)
-    return await stream(request, response, chunks)
+        start, end, status = byte_range.start, byte_range.end, 206
+        headers[hdrs.CONTENT_RANGE] = byte_range.content_range
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_type = mimetypes.guess_type(info.name)[0] or DEFAULT_CONTENT_TYPE
+    response.content_length = end - start
+    # Never more than the announced bytes, even if the file grows meanwhile.
+    return await stream(request, response, files.read(user_id, info, start, end))
 
 
 async def send_folder(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from aiohttp import BodyPartReader, ClientPayloadError, web
+from aiohttp import BodyPartReader, ClientPayloadError, MultipartReader, web
 
 from userfacing_api.domain.errors import BadRequest, InvalidInput
 
@@ -27,7 +27,7 @@ class UploadedFile:
 
 
 async def file_field(request: web.Request, field: str) -> UploadedFile:
-    """The first part of the form named `field` that carries a file name.
+    """The first part of the form named `field`, which must carry a file name.
 
     Parts before it are skipped without being kept. Raises `InvalidInput` when
     the body is not a form or holds no such file, `BadRequest` when it is malformed.
@@ -48,12 +48,18 @@ async def file_field(request: web.Request, field: str) -> UploadedFile:
         if isinstance(part, BodyPartReader) and part.name == field:
             if not part.filename:
                 raise InvalidInput(f"The {field!r} field carries no file name")
-            return UploadedFile(part.filename, _chunks(part))
+            return UploadedFile(part.filename, _chunks(reader, part))
 
 
-async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+async def _chunks(reader: MultipartReader, part: BodyPartReader) -> AsyncIterator[bytes]:
+    """The part's bytes, ending only once the boundary after them has arrived.
+
+    The reader takes the end of the body for the end of the part; insisting on
+    the boundary keeps a body cut short from being stored as a whole file.
+    """
     try:
         while chunk := await part.read_chunk(UPLOAD_CHUNK_SIZE):
             yield chunk
+        await reader.next()
     except _BODY_ERRORS as err:
         raise BadRequest("The upload was interrupted or its body is malformed") from err

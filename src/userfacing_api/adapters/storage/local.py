@@ -126,7 +126,9 @@ class LocalFileStorage(FileStorage):
                     remaining -= len(chunk)
                 yield chunk
         finally:
-            await handle.close()
+            # Shielded: a second cancellation (a client leaving mid-download) must
+            # not leave the file open.
+            await asyncio.shield(handle.close())
 
     # The methods below block and run in worker threads.
 

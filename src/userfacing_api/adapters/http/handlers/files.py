@@ -23,7 +23,7 @@ from userfacing_api.adapters.http.schemas.files import (
     ListQuerySchema,
     RenameSchema,
 )
-from userfacing_api.domain.files import FileRequest, normalise_path
+from userfacing_api.domain.files import UPLOAD_FOLDERS, FileRequest, normalise_path
 
 routes = web.RouteTableDef()
 
@@ -31,6 +31,13 @@ TAGS = ["Files"]
 DOWNLOAD_ROUTE = "files-download"
 UPLOAD_ROUTE = "files-upload"
 UPLOAD_FIELD = "file"
+TYPE_PARAMETER = {
+    "in": "path",
+    "name": "type",
+    "required": True,
+    "type": "string",
+    "enum": list(UPLOAD_FOLDERS),
+}
 
 
 @routes.get("/files/{path:.*}/download", name=DOWNLOAD_ROUTE)
@@ -92,7 +99,10 @@ async def list_folder(request: web.Request) -> web.Response:
     tags=TAGS,
     summary="Upload a file into config/, data/ or artifact/",
     consumes=["multipart/form-data"],
-    parameters=[{"in": "formData", "name": UPLOAD_FIELD, "type": "file", "required": True}],
+    parameters=[
+        TYPE_PARAMETER,
+        {"in": "formData", "name": UPLOAD_FIELD, "type": "file", "required": True},
+    ],
 )
 @response_schema(FileInfoSchema(), 201)
 async def upload(request: web.Request) -> web.Response:
@@ -108,7 +118,11 @@ async def upload(request: web.Request) -> web.Response:
 
 
 @routes.post("/files/{type}/{dir:.*}/url")
-@docs(tags=TAGS, summary="A request that uploads files into the folder directly")
+@docs(
+    tags=TAGS,
+    summary="A request that uploads files into the folder directly",
+    parameters=[TYPE_PARAMETER],
+)
 @response_schema(FileHTTPRequestSchema(), 201)
 async def upload_url(request: web.Request) -> web.Response:
     kind, folder = request.match_info["type"], request.match_info["dir"]
@@ -120,7 +134,11 @@ async def upload_url(request: web.Request) -> web.Response:
 
 
 @routes.post("/files/{type}/{dir:.*}/")
-@docs(tags=TAGS, summary="Create a folder in config/, data/ or artifact/")
+@docs(
+    tags=TAGS,
+    summary="Create a folder in config/, data/ or artifact/",
+    parameters=[TYPE_PARAMETER],
+)
 @response_schema(FileInfoSchema(), 201)
 async def create_folder(request: web.Request) -> web.Response:
     info = await services(request).files.create_folder(

@@ -1,0 +1,145 @@
+"""A catalogue kept in step with a source that may change while the service runs.
+
+Every source (a local file, an S3 object) is handled alike: the source's
+version is checked at most once per `check_interval` seconds, on the request
+that comes after it, so a request waits for at most one cheap check and, after
+an edit, one read. A source that cannot be read, is not YAML or holds an
+invalid catalogue is reported in the log, and the last valid catalogue stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Protocol, Self
+
+import yaml
+
+from userfacing_api.domain.applications import Catalogue, InvalidCatalogue, parse_catalogue
+from userfacing_api.ports.catalogue import CatalogueUnreadable
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Document:
+    text: str
+    version: Hashable
+    """What changes whenever the text does: a modification time, an ETag, ..."""
+
+
+class CatalogueSource(Protocol):
+    @property
+    def name(self) -> str:
+        """The path or URI of the source, as messages show it."""
+        ...
+
+    async def version(self) -> Hashable:
+        """The source's current version, found cheaply; `CatalogueUnreadable` if it cannot be."""
+        ...
+
+    async def read(self) -> Document:
+        """The source's text and its version; `CatalogueUnreadable` if it cannot be read."""
+        ...
+
+
+class ReloadingCatalogue:
+    """The application catalogue port on any source."""
+
+    def __init__(
+        self,
+        source: CatalogueSource,
+        catalogue: Catalogue,
+        version: Hashable,
+        *,
+        check_interval: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._catalogue = catalogue
+        self._version = version
+        self._check_interval = check_interval
+        self._monotonic = monotonic
+        self._checked_at = monotonic()
+        self._reloading = False
+
+    @classmethod
+    async def from_source(
+        cls,
+        source: CatalogueSource,
+        *,
+        check_interval: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> Self:
+        """Read the catalogue; `CatalogueUnreadable` or `InvalidCatalogue` if it cannot serve."""
+        document = await source.read()
+        catalogue = await parse_yaml_catalogue(document.text, source.name)
+        return cls(
+            source,
+            catalogue,
+            document.version,
+            check_interval=check_interval,
+            monotonic=monotonic,
+        )
+
+    async def current(self) -> Catalogue:
+        now = self._monotonic()
+        if now - self._checked_at >= self._check_interval and not self._reloading:
+            self._checked_at = now
+            self._reloading = True
+            try:
+                await self._reload_if_changed()
+            finally:
+                self._reloading = False
+        return self._catalogue
+
+    async def _reload_if_changed(self) -> None:
+        try:
+            version = await self._source.version()
+        except CatalogueUnreadable as err:
+            if self._version is not _UNREADABLE:
+                logger.error("%s; keeping the last valid catalogue", err)
+                self._version = _UNREADABLE
+            return
+        if version == self._version:
+            return
+        self._version = version
+        try:
+            document = await self._source.read()
+            self._version = document.version
+            self._catalogue = await parse_yaml_catalogue(document.text, self._source.name)
+        except CatalogueUnreadable as err:
+            logger.error("application catalogue not reloaded: %s; keeping the last valid one", err)
+            return
+        except InvalidCatalogue as err:
+            logger.error(
+                "application catalogue not reloaded: %s: %s; keeping the last valid one",
+                self._source.name,
+                err,
+            )
+            return
+        logger.info("application catalogue reloaded from %s", self._source.name)
+
+
+_UNREADABLE: Hashable = object()
+"""The version of a source that could not be checked: any version read later differs."""
+
+
+async def parse_yaml_catalogue(text: str, name: str) -> Catalogue:
+    """The catalogue in a YAML text read from `name`; `CatalogueUnreadable` if not YAML."""
+    try:
+        document = await asyncio.to_thread(yaml.safe_load, text)
+    except yaml.YAMLError as err:
+        raise CatalogueUnreadable(f"{name}: not valid YAML: {_yaml_problem(err)}") from err
+    return parse_catalogue(document)
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    if mark is None:
+        return str(problem)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
