@@ -22,9 +22,10 @@ class UnexpectedAnswer(RuntimeError):
     """A set-up request (not a measured one) failed; the benchmark cannot go on."""
 
 
-def open_session() -> aiohttp.ClientSession:
-    """One session for the whole run; its pool holds at least the 50 load clients."""
-    connector = aiohttp.TCPConnector(limit=CONNECTIONS, limit_per_host=CONNECTIONS)
+def open_session(clients: int) -> aiohttp.ClientSession:
+    """One session for the whole run; its pool holds a connection for every load client."""
+    connections = max(CONNECTIONS, clients)
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
     return aiohttp.ClientSession(connector=connector, timeout=timeout)
 

@@ -52,6 +52,7 @@ async def _bounded(transfers: list[Transfer], parallelism: int) -> int:
     async def worker() -> None:
         nonlocal total
         for transfer in pending:
+            # Not `total += await ...`: that reads `total` before the await and loses updates.
             moved = await transfer()
             total += moved
 

@@ -7,6 +7,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -64,10 +65,11 @@ async def run(options: Options, argv: list[str]) -> int:
     """Run the suites, print and save the report; 1 when a suite could not run."""
     started = datetime.now(UTC)
     load_before = os.getloadavg()
+    speed_before = reference_loop_ms()
     results: list[Result] = []
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="userfacing-bench-", ignore_cleanup_errors=True) as tmp:
-        async with open_session() as session:
+        async with open_session(options.clients) as session:
             for label, suite in _suites(options, session):
                 workdir = Path(tmp) / label
                 workdir.mkdir()
@@ -83,17 +85,33 @@ async def run(options: Options, argv: list[str]) -> int:
                 finally:
                     _show_server_log(label, workdir)
                     shutil.rmtree(workdir, ignore_errors=True)
+    speeds = (speed_before, reference_loop_ms())
     print(
         f"{os.cpu_count()} CPUs; load average (1 min) before: {load_before[0]:.2f},"
-        f" after: {os.getloadavg()[0]:.2f}\n"
+        f" after: {os.getloadavg()[0]:.2f}; reference loop before: {speeds[0]:.0f} ms,"
+        f" after: {speeds[1]:.0f} ms\n"
     )
     print(render_table(results))
     if failures:
         print("\nsuites that could not run:\n" + "\n".join(f"- {line}" for line in failures))
-    context = _context(options, argv, started, failures, load_before)
+    context = _context(options, argv, started, failures, (load_before, speeds))
     write_json(options.output, results, context)
     print(f"\nJSON report: {options.output}")
     return 1 if failures else 0
+
+
+def reference_loop_ms() -> float:
+    """Best of three timings of a fixed pure-Python loop: how fast one core is right now.
+
+    Shared and virtual machines change speed from minute to minute; comparing this
+    figure between runs tells a slower machine from a slower service.
+    """
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(number * number for number in range(1_000_000))
+        timings.append(time.perf_counter() - started)
+    return min(timings) * 1000
 
 
 def _progress(message: str) -> None:
@@ -111,8 +129,9 @@ def _context(
     argv: list[str],
     started: datetime,
     failures: list[str],
-    load_before: tuple[float, float, float],
+    machine: tuple[tuple[float, float, float], tuple[float, float]],
 ) -> dict[str, Any]:
+    load_before, speeds = machine
     settings = {
         key: str(value) if isinstance(value, Path) else value
         for key, value in asdict(options).items()
@@ -127,6 +146,7 @@ def _context(
             "platform": platform.platform(),
             "load_average_before": load_before,
             "load_average_after": os.getloadavg(),
+            "reference_loop_ms_before_after": speeds,
         },
         "options": settings,
         "method": METHOD,

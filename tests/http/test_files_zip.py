@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from tests.conftest import TokenFactory
 from tests.http.files_helpers import Client, uploaded
-from userfacing_api.adapters.http.zip_stream import ZipMember, zip_stream
+from userfacing_api.adapters.http.zip_stream import ZipMember, compression_level, zip_stream
 
 
 def archive_of(content: bytes) -> dict[str, bytes]:
@@ -195,3 +195,11 @@ async def test_a_file_over_4_gib_gets_zip64_records() -> None:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         assert archive.getinfo("huge.bin").extract_version >= zipfile.ZIP64_VERSION
         assert archive.read("huge.bin") == b"tiny"
+
+
+def test_text_members_are_deflated_and_binary_members_stored() -> None:
+    assert compression_level("exp1/localisations.CSV") == 1
+    assert compression_level("log/run.log") == 1
+    assert compression_level("data/exp1/frames.tif") == 0
+    assert compression_level("artifact/model/weights.pt") == 0
+    assert compression_level("README") == 0

@@ -215,3 +215,35 @@ async def test_garbage_is_rejected_without_echoing_it(
         await verifier.verify(token)
 
     assert token == "" or token not in raised.value.detail
+
+
+class CountingSource(StaticJwksSource):
+    def __init__(self, keys: dict[str, dict[str, Any]]) -> None:
+        super().__init__(keys)
+        self.lookups = 0
+
+    async def key_for(self, kid: str) -> dict[str, Any] | None:
+        self.lookups += 1
+        found = await super().key_for(kid)
+        return None if found is None else dict(found)
+
+
+async def test_a_token_verified_once_is_not_checked_against_the_keys_again(
+    public_jwk: dict[str, Any], private_pem: str, clock: FixedClock
+) -> None:
+    source = CountingSource({KID: public_jwk})
+    verifier = JwksTokenVerifier(source, ISSUER, AUDIENCE, clock)
+    token = sign(private_pem, claims())
+    first = await verifier.verify(token)
+    second = await verifier.verify(token)
+    assert first == second
+    assert source.lookups == 1
+
+
+async def test_a_rejected_token_is_never_remembered_as_valid(
+    verifier: JwksTokenVerifier, private_pem: str
+) -> None:
+    token = sign(private_pem, claims(aud="another-client"))
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(token)

@@ -14,7 +14,7 @@ from aiohttp import BodyPartReader, ClientPayloadError, MultipartReader, web
 
 from userfacing_api.domain.errors import BadRequest, InvalidInput
 
-UPLOAD_CHUNK_SIZE = 256 * 1024
+UPLOAD_CHUNK_SIZE = 1024 * 1024
 
 # What reading a body raises when the client sends garbage or goes away midway.
 _BODY_ERRORS = (ValueError, ConnectionError, ClientPayloadError)

@@ -7,6 +7,7 @@ rules out `alg=none` and HS256 tokens "signed" with the public key as secret.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from userfacing_api.domain.identity import Principal
 from userfacing_api.ports.clock import Clock
 
 ALGORITHM = "RS256"
+VERIFIED_CACHE_SIZE = 4096
 
 _INVALID = "Invalid token"
 _EXPIRED = "Token expired"
@@ -64,8 +66,28 @@ class JwksTokenVerifier:
         self._audience = audience
         self._clock = clock
         self._leeway = leeway_seconds
+        self._verified: OrderedDict[str, tuple[Principal, Mapping[str, Any]]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        """The caller of `token`.
+
+        A token whose signature and claims were verified before is answered from
+        a bounded cache (the RSA check dominates the cost of small requests);
+        its expiry is still checked against the clock on every use.
+        """
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, claims = cached
+            self._verified.move_to_end(token)
+            self._check_times(claims)
+            return principal
+        principal, claims = await self._verify_uncached(token)
+        self._verified[token] = (principal, claims)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify_uncached(self, token: str) -> tuple[Principal, Mapping[str, Any]]:
         key = await self._key_of(token)
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -81,7 +103,7 @@ class JwksTokenVerifier:
         self._check_times(claims)
         if claims.get("token_use") != "id":
             raise Unauthenticated(_INVALID)
-        return _principal(claims)
+        return _principal(claims), {name: claims[name] for name in ("exp", "nbf") if name in claims}
 
     async def _key_of(self, token: str) -> Mapping[str, Any]:
         try:
