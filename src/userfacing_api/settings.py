@@ -14,6 +14,7 @@ from typing import Literal
 from urllib.parse import quote, urlsplit
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+MAX_SECONDS = 365 * 24 * 3600
 
 
 class SettingsError(ValueError):
@@ -139,18 +140,33 @@ class _Reader:
             number = float(value)
         except ValueError:
             raise SettingsError(name, f"got {value!r}, accepted: a number of seconds") from None
-        if number <= 0:
-            raise SettingsError(name, f"got {value!r}, accepted: a positive number of seconds")
+        # Also refuses nan and inf, which no timer or deadline can use.
+        if not 0 < number <= MAX_SECONDS:
+            raise SettingsError(
+                name, f"got {value!r}, accepted: a number of seconds above 0, at most {MAX_SECONDS}"
+            )
         return number
 
     def http_url(self, name: str) -> str | None:
         value = self.text(name)
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if not _is_http_url(value):
             raise SettingsError(name, f"got {value!r}, accepted: an http:// or https:// URL")
         return value.rstrip("/")
+
+
+def _is_http_url(value: str) -> bool:
+    """Whether `value` is an http(s) URL with a host and a usable port.
+
+    `urlsplit` raises for a malformed IPv6 host, and reading `port` for a port
+    that is no number or above 65535.
+    """
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        return False
 
 
 def _database_url(reader: _Reader) -> str:

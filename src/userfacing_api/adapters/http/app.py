@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from urllib.parse import urlsplit
 
 import aiohttp_cors
 from aiohttp import web
@@ -18,6 +19,7 @@ from userfacing_api.adapters.http.middleware import (
     error_middleware,
     request_id_middleware,
 )
+from userfacing_api.adapters.http.request_parser import install_request_parser
 from userfacing_api.domain.services.container import Services
 from userfacing_api.settings import Settings
 
@@ -62,6 +64,7 @@ def create_http_app(settings: Settings, open_services: ServicesFactory) -> web.A
         },
         security=[{"bearer": []}],
     )
+    install_request_parser(app)
     _setup_cors(app, settings.frontend_url)
     return app
 
@@ -90,10 +93,13 @@ _DECLARED_DOCS = "__userfacing_declared_apispec__"
 def _setup_cors(app: web.Application, frontend_url: str | None) -> None:
     if frontend_url is None:
         return
+    # Browsers send only scheme, host and port as Origin; FRONTEND_URL may carry a path.
+    parts = urlsplit(frontend_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
     cors = aiohttp_cors.setup(
         app,
         defaults={
-            frontend_url: aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+            origin: aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
                 allow_credentials=True, expose_headers="*", allow_headers="*", allow_methods="*"
             )
         },

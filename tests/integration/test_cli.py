@@ -1,0 +1,243 @@
+"""`python -m userfacing_api` in a process of its own, as an operator runs it.
+
+Each run gets an environment built here (nothing inherited but `PATH`) and a
+temporary working directory, so no `.env` of the developer's is picked up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from userfacing_api.adapters.db.migrations import load_migrations
+
+COMMAND_SECONDS = 60.0
+START_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+def _environment(environ: Mapping[str, str]) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", os.defpath), **environ}
+
+
+async def run_cli(*arguments: str, environ: Mapping[str, str], cwd: Path) -> Finished:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "userfacing_api",
+        *arguments,
+        env=_environment(environ),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), COMMAND_SECONDS)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+    assert process.returncode is not None
+    return Finished(process.returncode, stdout.decode(), stderr.decode())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """An empty working directory: no `.env` unless a test writes one."""
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def service_environ(tmp_path: Path, reference_catalogue: Path) -> dict[str, str]:
+    """A complete embedded deployment kept inside `tmp_path`."""
+    return {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}",
+        "USER_DATA_ROOT_PATH": str(tmp_path / "user_data"),
+        "APPLICATION_CONFIG_FILE": str(reference_catalogue),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+def assert_one_error_line_naming(finished: Finished, variable: str) -> str:
+    assert finished.returncode == 2, finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert len(finished.stderr_lines) == 1, finished.stderr
+    line = finished.stderr_lines[0]
+    assert line.startswith(f"configuration error: {variable}: ")
+    return line
+
+
+async def test_check_config_accepts_the_embedded_defaults(workdir: Path) -> None:
+    finished = await run_cli("check-config", environ={}, cwd=workdir)
+
+    assert finished.returncode == 0, finished.stderr
+    assert "configuration is valid" in finished.stdout
+    assert finished.stderr == ""
+
+
+async def test_a_bad_variable_stops_with_one_line_naming_it(workdir: Path) -> None:
+    finished = await run_cli("check-config", environ={"FILESYSTEM": "nfs"}, cwd=workdir)
+
+    line = assert_one_error_line_naming(finished, "FILESYSTEM")
+    assert "'nfs'" in line
+    assert "configuration is valid" not in finished.stdout
+
+
+async def test_a_dotenv_file_in_the_working_directory_is_read(workdir: Path) -> None:
+    (workdir / ".env").write_text("# deployment defaults\nFILESYSTEM=nfs\n")
+
+    finished = await run_cli("check-config", environ={}, cwd=workdir)
+
+    assert_one_error_line_naming(finished, "FILESYSTEM")
+
+
+async def test_the_process_environment_wins_over_the_dotenv_file(workdir: Path) -> None:
+    (workdir / ".env").write_text("FILESYSTEM=nfs\n")
+
+    finished = await run_cli("check-config", environ={"FILESYSTEM": "local"}, cwd=workdir)
+
+    assert finished.returncode == 0, finished.stderr
+    assert "configuration is valid" in finished.stdout
+
+
+async def test_migrate_creates_the_schema_of_a_new_sqlite_database(
+    workdir: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "migrated" / "service.db"
+
+    finished = await run_cli(
+        "migrate", environ={"DATABASE_URL": f"sqlite:///{database}"}, cwd=workdir
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert "Traceback" not in finished.stderr
+    with closing(sqlite3.connect(database)) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        versions = [row[0] for row in connection.execute("SELECT version FROM schema_migrations")]
+    assert {"schema_migrations", "users", "signing_keys", "jobs", "job_deliveries"} <= tables
+    assert sorted(versions) == [migration.version for migration in load_migrations("sqlite")]
+
+
+async def test_serve_with_an_invalid_catalogue_stops_naming_application_config_file(
+    workdir: Path, tmp_path: Path, service_environ: dict[str, str]
+) -> None:
+    catalogue = tmp_path / "application_config.yaml"
+    catalogue.write_text("just a sentence, not a catalogue\n")
+
+    finished = await run_cli(
+        "serve",
+        environ={**service_environ, "APPLICATION_CONFIG_FILE": str(catalogue)},
+        cwd=workdir,
+    )
+
+    assert_one_error_line_naming(finished, "APPLICATION_CONFIG_FILE")
+
+
+async def test_serve_with_an_unreachable_postgresql_stops_naming_database_url_not_the_password(
+    workdir: Path, service_environ: dict[str, str]
+) -> None:
+    environ = {
+        **service_environ,
+        "DATABASE_URL": f"postgresql://postgres:{{}}@127.0.0.1:{_free_port()}/userfacing",
+        "DATABASE_SECRET": "pg-secret@value",
+    }
+
+    finished = await run_cli("serve", environ=environ, cwd=workdir)
+
+    assert_one_error_line_naming(finished, "DATABASE_URL")
+    # Neither the password nor its percent-encoded form (`pg-secret%40value`).
+    assert "pg-secret" not in finished.stderr + finished.stdout
+
+
+@asynccontextmanager
+async def serving(
+    environ: Mapping[str, str], cwd: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`serve` in its own process; killed at the end if the test has not stopped it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "userfacing_api",
+        "serve",
+        env=_environment(environ),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+
+
+async def wait_until_healthy(
+    session: aiohttp.ClientSession, url: str, process: asyncio.subprocess.Process
+) -> aiohttp.ClientResponse:
+    """The first successful answer of `url`, polled until the start-up deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_SECONDS
+    while True:
+        if process.returncode is not None:
+            raise AssertionError(f"serve exited early with {process.returncode}")
+        try:
+            response = await session.get(url, headers={"X-Request-ID": "cli-health-probe"})
+        except aiohttp.ClientConnectionError:
+            if loop.time() > deadline:
+                raise AssertionError(f"nothing answered {url} within {START_SECONDS} s") from None
+            await asyncio.sleep(0.05)
+            continue
+        await response.read()
+        return response
+
+
+async def test_serve_answers_health_and_stops_cleanly_on_sigterm(
+    workdir: Path, service_environ: dict[str, str]
+) -> None:
+    port = _free_port()
+    environ = {**service_environ, "HOST": "127.0.0.1", "PORT": str(port)}
+
+    async with serving(environ, workdir) as process, aiohttp.ClientSession() as session:
+        response = await wait_until_healthy(session, f"http://127.0.0.1:{port}/health", process)
+        health = await response.json()
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), COMMAND_SECONDS)
+
+    assert response.status == 200
+    assert health == {"status": "ok"}
+    assert response.headers["X-Request-ID"] == "cli-health-probe"
+    assert process.returncode in (0, -signal.SIGTERM, 128 + signal.SIGTERM)
+    errors = stderr.decode()
+    assert "Traceback" not in errors
+    assert "rid=cli-health-probe" in errors
+    assert stdout.decode().strip() == ""
