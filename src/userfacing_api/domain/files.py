@@ -59,9 +59,16 @@ def normalise_path(raw: str) -> str:
     Rejects anything that could leave the user's tree: `..` segments, NUL bytes,
     backslashes and control characters. Leading, trailing and repeated slashes and
     `.` segments are dropped, so `/data//a/./b/` becomes `data/a/b`.
+
+    Lengths count UTF-8 bytes, as file systems and object stores do; text that has
+    no UTF-8 form (half a surrogate pair, an undecodable byte kept as one) is refused.
     """
-    if len(raw) > MAX_PATH_LENGTH:
-        raise InvalidInput(f"Path is longer than {MAX_PATH_LENGTH} characters")
+    try:
+        encoded = raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("Path must be valid UTF-8 text") from None
+    if len(encoded) > MAX_PATH_LENGTH:
+        raise InvalidInput(f"Path is longer than {MAX_PATH_LENGTH} bytes")
     if "\\" in raw:
         raise InvalidInput("Path must not contain backslashes")
     if any(ord(char) < 32 or ord(char) == 127 for char in raw):
@@ -70,8 +77,8 @@ def normalise_path(raw: str) -> str:
     for segment in segments:
         if segment == "..":
             raise InvalidInput("Path must not contain '..'")
-        if len(segment) > MAX_SEGMENT_LENGTH:
-            raise InvalidInput(f"Path segment is longer than {MAX_SEGMENT_LENGTH} characters")
+        if len(segment.encode("utf-8")) > MAX_SEGMENT_LENGTH:
+            raise InvalidInput(f"Path segment is longer than {MAX_SEGMENT_LENGTH} bytes")
     return "/".join(segments)
 
 

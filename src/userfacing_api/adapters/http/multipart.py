@@ -11,13 +11,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, ClientPayloadError, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from userfacing_api.domain.errors import BadRequest, InvalidInput
 
 UPLOAD_CHUNK_SIZE = 1024 * 1024
 
-# What reading a body raises when the client sends garbage or goes away midway.
-_BODY_ERRORS = (ValueError, ConnectionError, ClientPayloadError)
+# What reading a body raises when the client sends garbage (bad boundaries, part
+# headers that do not parse) or goes away midway.
+_BODY_ERRORS = (ValueError, ConnectionError, ClientPayloadError, HttpProcessingError)
 
 
 @dataclass(frozen=True)
