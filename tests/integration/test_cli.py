@@ -41,8 +41,10 @@ def _environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", os.defpath), **environ}
 
 
-async def run_cli(*arguments: str, environ: Mapping[str, str], cwd: Path) -> Finished:
-    process = await asyncio.create_subprocess_exec(
+async def _start(
+    *arguments: str, environ: Mapping[str, str], cwd: Path
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "userfacing_api",
@@ -52,6 +54,10 @@ async def run_cli(*arguments: str, environ: Mapping[str, str], cwd: Path) -> Fin
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def run_cli(*arguments: str, environ: Mapping[str, str], cwd: Path) -> Finished:
+    process = await _start(*arguments, environ=environ, cwd=cwd)
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), COMMAND_SECONDS)
     finally:
@@ -183,16 +189,7 @@ async def serving(
     environ: Mapping[str, str], cwd: Path
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`serve` in its own process; killed at the end if the test has not stopped it."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "userfacing_api",
-        "serve",
-        env=_environment(environ),
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await _start("serve", environ=environ, cwd=cwd)
     try:
         yield process
     finally:
