@@ -28,20 +28,20 @@ from userfacing_api.adapters.storage.s3 import open_s3_storage
 from userfacing_api.adapters.worker_api import WorkerApiQueue, open_worker_api_session
 from userfacing_api.domain.applications import InvalidCatalogue
 from userfacing_api.domain.delivery import RetryPolicy
-from userfacing_api.domain.services.background import BackgroundTasks
-from userfacing_api.domain.services.container import Services
-from userfacing_api.domain.services.delivery import JobDeliveries
-from userfacing_api.domain.services.dispatcher import DeliveryDispatcher, DispatcherRunner
-from userfacing_api.domain.services.files import FileService
-from userfacing_api.domain.services.job_status import JobStatusService
-from userfacing_api.domain.services.jobs import JobService
-from userfacing_api.domain.services.notifications import JobEndNotifications
-from userfacing_api.domain.services.readiness import ReadinessService
 from userfacing_api.ports.catalogue import ApplicationCatalogue, CatalogueUnreadable
 from userfacing_api.ports.jobs import JobStore
 from userfacing_api.ports.notifier import Notifier
 from userfacing_api.ports.storage import FileStorage
 from userfacing_api.ports.worker_queue import WorkerQueue
+from userfacing_api.service_layer.background import BackgroundTasks
+from userfacing_api.service_layer.container import Services
+from userfacing_api.service_layer.delivery import JobDeliveries
+from userfacing_api.service_layer.dispatcher import DeliveryDispatcher, DispatcherRunner
+from userfacing_api.service_layer.files import FileService
+from userfacing_api.service_layer.job_status import JobStatusService
+from userfacing_api.service_layer.jobs import JobService
+from userfacing_api.service_layer.notifications import JobEndNotifications
+from userfacing_api.service_layer.readiness import ReadinessService
 from userfacing_api.settings import Settings, SettingsError
 
 logger = logging.getLogger("userfacing_api")

@@ -20,7 +20,7 @@ from userfacing_api.adapters.http.app import create_http_app
 from userfacing_api.bootstrap import create_app, open_services
 from userfacing_api.domain import errors
 from userfacing_api.domain.identity import Principal
-from userfacing_api.domain.services.container import Services
+from userfacing_api.service_layer.container import Services
 from userfacing_api.settings import Settings
 
 Client = TestClient[web.Request, web.Application]

@@ -21,12 +21,12 @@ from userfacing_api.domain.applications import Catalogue, parse_catalogue
 from userfacing_api.domain.delivery import RetryPolicy
 from userfacing_api.domain.identity import Principal
 from userfacing_api.domain.jobs import ApplicationRef, InputFolders, JobSpec
-from userfacing_api.domain.services.background import BackgroundTasks
-from userfacing_api.domain.services.delivery import JobDeliveries
-from userfacing_api.domain.services.dispatcher import DeliveryDispatcher
-from userfacing_api.domain.services.job_status import JobStatusService
-from userfacing_api.domain.services.jobs import JobService
-from userfacing_api.domain.services.notifications import JobEndNotifications
+from userfacing_api.service_layer.background import BackgroundTasks
+from userfacing_api.service_layer.delivery import JobDeliveries
+from userfacing_api.service_layer.dispatcher import DeliveryDispatcher
+from userfacing_api.service_layer.job_status import JobStatusService
+from userfacing_api.service_layer.jobs import JobService
+from userfacing_api.service_layer.notifications import JobEndNotifications
 
 ALICE = Principal(user_id="alice", email="alice@example.org", groups=("users",))
 BOB = Principal(user_id="bob", email=None, groups=("users",))

@@ -12,8 +12,8 @@ from tests.unit.job_world import ALICE, DEADLINE, JobWorld, load_catalogue, trai
 from tests.waiting import WAIT_SECONDS, eventually
 from userfacing_api.domain.delivery import RetryPolicy
 from userfacing_api.domain.jobs import Job, JobStatus
-from userfacing_api.domain.services.dispatcher import DeliveryDispatcher, DispatcherRunner
 from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable
+from userfacing_api.service_layer.dispatcher import DeliveryDispatcher, DispatcherRunner
 
 
 @pytest.fixture

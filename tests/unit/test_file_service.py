@@ -9,7 +9,7 @@ import pytest
 from tests.fakes import InMemoryFileStorage
 from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 from userfacing_api.domain.files import ROOT_FOLDERS, FileInfo, FileType
-from userfacing_api.domain.services.files import FileService
+from userfacing_api.service_layer.files import FileService
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:

@@ -9,11 +9,11 @@ import pytest
 from tests.unit.job_world import ALICE, API_KEY, BOB, JobWorld, load_catalogue, train_spec
 from userfacing_api.domain.errors import NotFound, Unauthenticated
 from userfacing_api.domain.jobs import Job, JobStatus
-from userfacing_api.domain.services.background import BackgroundTasks
-from userfacing_api.domain.services.job_status import JobStatusService
-from userfacing_api.domain.services.notifications import JobEndNotifications
 from userfacing_api.ports.notifier import JobEndedNotice
 from userfacing_api.ports.worker_queue import DeliveryUnavailable
+from userfacing_api.service_layer.background import BackgroundTasks
+from userfacing_api.service_layer.job_status import JobStatusService
+from userfacing_api.service_layer.notifications import JobEndNotifications
 
 
 @pytest.fixture

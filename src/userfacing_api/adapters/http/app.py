@@ -20,7 +20,7 @@ from userfacing_api.adapters.http.middleware import (
     request_id_middleware,
 )
 from userfacing_api.adapters.http.request_parser import install_request_parser
-from userfacing_api.domain.services.container import Services
+from userfacing_api.service_layer.container import Services
 from userfacing_api.settings import Settings
 
 ServicesFactory = Callable[[], AbstractAsyncContextManager[Services]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from userfacing_api.domain.identity import Principal
-from userfacing_api.domain.services.container import Services
+from userfacing_api.service_layer.container import Services
 from userfacing_api.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)

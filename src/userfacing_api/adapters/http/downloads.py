@@ -23,7 +23,7 @@ from userfacing_api.adapters.http.errors import error_response
 from userfacing_api.adapters.http.ranges import RangeNotSatisfiable, requested_range
 from userfacing_api.adapters.http.zip_stream import ZipMember, zip_stream
 from userfacing_api.domain.files import FileInfo
-from userfacing_api.domain.services.files import FileService
+from userfacing_api.service_layer.files import FileService
 
 logger = logging.getLogger("userfacing_api.http")
 

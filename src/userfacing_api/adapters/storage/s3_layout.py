@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from userfacing_api.domain.errors import DomainError, InvalidInput
 from userfacing_api.domain.files import join, normalise_path
-from userfacing_api.domain.services.files import check_user_id
+from userfacing_api.service_layer.files import check_user_id
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from userfacing_api.domain.services.files import FileService
-from userfacing_api.domain.services.job_status import JobStatusService
-from userfacing_api.domain.services.jobs import JobService
-from userfacing_api.domain.services.readiness import ReadinessService
 from userfacing_api.ports.identity import IdentityProvider, TokenVerifier
+from userfacing_api.service_layer.files import FileService
+from userfacing_api.service_layer.job_status import JobStatusService
+from userfacing_api.service_layer.jobs import JobService
+from userfacing_api.service_layer.readiness import ReadinessService
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from userfacing_api.domain.errors import BadRequest, NotFound, UpstreamRejected
 from userfacing_api.domain.files import relative_to
 from userfacing_api.domain.identity import Principal
 from userfacing_api.domain.jobs import InputFolders, Job, JobSpec, checked_spec, paths_out
-from userfacing_api.domain.services.delivery import JobDeliveries, Outcome
 from userfacing_api.ports.catalogue import ApplicationCatalogue
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.jobs import JobStore, NewDelivery, NewJob, PendingDelivery
 from userfacing_api.ports.storage import FileStorage
+from userfacing_api.service_layer.delivery import JobDeliveries, Outcome
 
 logger = logging.getLogger(__name__)
 

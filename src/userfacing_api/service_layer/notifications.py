@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from userfacing_api.domain.jobs import Job, JobStatus, has_entered_end
-from userfacing_api.domain.services.background import BackgroundTasks
 from userfacing_api.ports.notifier import JobEndedNotice, Notifier
+from userfacing_api.service_layer.background import BackgroundTasks
 
 
 class JobEndNotifications:

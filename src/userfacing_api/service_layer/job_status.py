@@ -11,9 +11,9 @@ import hmac
 
 from userfacing_api.domain.errors import NotFound, Unauthenticated
 from userfacing_api.domain.jobs import JobStatus, with_status
-from userfacing_api.domain.services.notifications import JobEndNotifications
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.jobs import JobStore
+from userfacing_api.service_layer.notifications import JobEndNotifications
 
 
 class JobStatusService:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from userfacing_api.domain.delivery import delivery_failed_details, delivery_rejected_details
-from userfacing_api.domain.services.delivery import JobDeliveries, Outcome
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.jobs import JobStore, PendingDelivery
+from userfacing_api.service_layer.delivery import JobDeliveries, Outcome
 
 logger = logging.getLogger(__name__)
 

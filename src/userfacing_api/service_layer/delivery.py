@@ -16,10 +16,10 @@ from uuid import uuid4
 
 from userfacing_api.domain.delivery import Lease, RetryPolicy
 from userfacing_api.domain.jobs import JobStatus, with_status
-from userfacing_api.domain.services.notifications import JobEndNotifications
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.jobs import JobStore, PendingDelivery
 from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable, WorkerQueue
+from userfacing_api.service_layer.notifications import JobEndNotifications
 
 logger = logging.getLogger(__name__)
 
