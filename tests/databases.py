@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from userfacing_api.adapters.db.database import PostgresDatabase, open_database
+from userfacing_api.adapters.db.database import open_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -31,6 +31,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def empty_database(url: str) -> str:
     """`url`, its schema migrated and holding no users, jobs or pending deliveries."""
     async with open_database(url) as database:
-        if isinstance(database, PostgresDatabase):
-            await database.pool.execute("TRUNCATE users, job_deliveries, jobs")
+        for table in ("job_deliveries", "jobs", "users"):
+            await database.session.execute(f"DELETE FROM {table}")  # noqa: S608
     return url

@@ -18,12 +18,14 @@ from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType, normalise_path, parent
 from userfacing_api.domain.jobs import Job, JobStatus
 from userfacing_api.ports.clock import Clock
+from userfacing_api.ports.database import DatabaseUnavailable
 from userfacing_api.ports.jobs import (
+    JobRepository,
     JobStore,
-    JobStoreUnavailable,
     JobTransaction,
     NewDelivery,
     NewJob,
+    Outbox,
     PendingDelivery,
 )
 from userfacing_api.ports.notifier import JobEndedNotice
@@ -241,7 +243,7 @@ class InMemoryJobStore(JobStore):
     """Jobs and deliveries in dicts; a transaction restores them when its block raises.
 
     `commits` counts committed transactions; setting `available` to False makes
-    every call raise `JobStoreUnavailable`.
+    every call raise `DatabaseUnavailable`.
     """
 
     def __init__(self) -> None:
@@ -258,7 +260,7 @@ class InMemoryJobStore(JobStore):
         async with self._lock:
             jobs, deliveries = dict(self.jobs), dict(self.deliveries)
             try:
-                yield _InMemoryJobTransaction(self)
+                yield JobTransaction(jobs=_InMemoryJobs(self), outbox=_InMemoryOutbox(self))
             except BaseException:
                 self.jobs.clear()
                 self.jobs.update(jobs)
@@ -272,14 +274,14 @@ class InMemoryJobStore(JobStore):
 
     def _check_available(self) -> None:
         if not self.available:
-            raise JobStoreUnavailable("The job store is switched off")
+            raise DatabaseUnavailable("The job store is switched off")
 
 
-class _InMemoryJobTransaction(JobTransaction):
+class _InMemoryJobs(JobRepository):
     def __init__(self, store: InMemoryJobStore) -> None:
         self._store = store
 
-    async def add_job(self, new: NewJob) -> Job:
+    async def add(self, new: NewJob) -> Job:
         names = {(job.user_id, job.spec.job_name) for job in self._store.jobs.values()}
         if (new.user_id, new.spec.job_name) in names:
             raise AlreadyExists(f"A job named {new.spec.job_name!r} already exists")
@@ -295,18 +297,18 @@ class _InMemoryJobTransaction(JobTransaction):
         self._store.jobs[job.id] = job
         return job
 
-    async def get_job(self, job_id: int) -> Job | None:
+    async def get(self, job_id: int) -> Job | None:
         return self._store.jobs.get(job_id)
 
-    async def lock_job(self, job_id: int) -> Job | None:
+    async def lock(self, job_id: int) -> Job | None:
         return self._store.jobs.get(job_id)
 
-    async def list_jobs(self, user_id: str, offset: int, limit: int) -> builtins.list[Job]:
+    async def list_for_user(self, user_id: str, offset: int, limit: int) -> list[Job]:
         owned = [job for job in self._store.jobs.values() if job.user_id == user_id]
         owned.sort(key=lambda job: (job.date_created, job.id), reverse=True)
         return owned[offset : offset + limit]
 
-    async def save_job(self, job: Job) -> None:
+    async def save(self, job: Job) -> None:
         stored = self._store.jobs[job.id]
         self._store.jobs[job.id] = replace(
             stored,
@@ -316,11 +318,16 @@ class _InMemoryJobTransaction(JobTransaction):
             runtime_details=job.runtime_details,
         )
 
-    async def delete_job(self, job_id: int) -> bool:
+    async def delete(self, job_id: int) -> bool:
         self._store.deliveries.pop(job_id, None)
         return self._store.jobs.pop(job_id, None) is not None
 
-    async def add_delivery(self, delivery: NewDelivery, lease: Lease | None) -> None:
+
+class _InMemoryOutbox(Outbox):
+    def __init__(self, store: InMemoryJobStore) -> None:
+        self._store = store
+
+    async def add(self, delivery: NewDelivery, lease: Lease | None) -> None:
         if delivery.job_id not in self._store.jobs or delivery.job_id in self._store.deliveries:
             raise ValueError(f"cannot queue a delivery for job {delivery.job_id}")
         self._store.deliveries[delivery.job_id] = StoredDelivery(
@@ -332,9 +339,7 @@ class _InMemoryJobTransaction(JobTransaction):
             locked_until=None if lease is None else lease.until,
         )
 
-    async def claim_deliveries(
-        self, now: datetime, lease: Lease, limit: int
-    ) -> builtins.list[PendingDelivery]:
+    async def claim(self, now: datetime, lease: Lease, limit: int) -> list[PendingDelivery]:
         due = sorted(
             (
                 stored
@@ -361,14 +366,14 @@ class _InMemoryJobTransaction(JobTransaction):
             )
         return sorted(claimed, key=lambda delivery: delivery.job_id)
 
-    async def end_delivery(self, job_id: int, token: str | None) -> bool:
+    async def end(self, job_id: int, token: str | None) -> bool:
         stored = self._store.deliveries.get(job_id)
         if stored is None or (token is not None and stored.claim != token):
             return False
         del self._store.deliveries[job_id]
         return True
 
-    async def reschedule_delivery(
+    async def reschedule(
         self, job_id: int, token: str, next_attempt_at: datetime, error: str
     ) -> bool:
         stored = self._store.deliveries.get(job_id)
@@ -384,7 +389,7 @@ class _InMemoryJobTransaction(JobTransaction):
         )
         return True
 
-    async def next_delivery_due(self) -> datetime | None:
+    async def next_due(self) -> datetime | None:
         return min(
             (
                 max(stored.next_attempt_at, stored.locked_until or stored.next_attempt_at)

@@ -14,9 +14,7 @@ from aiohttp import web
 from userfacing_api.adapters.catalogue.s3 import open_s3_catalogue
 from userfacing_api.adapters.catalogue.yaml_file import YamlFileCatalogue
 from userfacing_api.adapters.clock import SystemClock
-from userfacing_api.adapters.db.database import Database, SqliteDatabase, open_database
-from userfacing_api.adapters.db.postgres_jobs import PostgresJobStore
-from userfacing_api.adapters.db.sqlite_jobs import SqliteJobStore
+from userfacing_api.adapters.db.database import open_database
 from userfacing_api.adapters.http.app import create_http_app
 from userfacing_api.adapters.identity.cognito import open_cognito_identity
 from userfacing_api.adapters.identity.local import open_local_identity
@@ -88,8 +86,10 @@ async def open_services(
                 open_cognito_identity(settings, SystemClock())
             )
         else:
-            verifier, provider = await open_local_identity(database, settings)
-        job_store = _job_store(database)
+            verifier, provider = await open_local_identity(
+                database.users, database.signing_keys, settings
+            )
+        job_store = database.jobs
         jobs, job_status = await _open_job_services(
             stack, settings, job_store, storage, catalogue, worker_queue, notifier
         )
@@ -126,12 +126,6 @@ async def _catalogue(stack: AsyncExitStack, settings: Settings) -> ApplicationCa
         raise SettingsError("APPLICATION_CONFIG_FILE", str(err)) from None
     except InvalidCatalogue as err:
         raise SettingsError("APPLICATION_CONFIG_FILE", f"{source}: {err}") from None
-
-
-def _job_store(database: Database) -> JobStore:
-    if isinstance(database, SqliteDatabase):
-        return SqliteJobStore(database)
-    return PostgresJobStore(database.pool)
 
 
 async def _open_job_services(

@@ -19,9 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import InMemoryJobStore
-from userfacing_api.adapters.db.database import PostgresDatabase, SqliteDatabase, open_database
-from userfacing_api.adapters.db.postgres_jobs import PostgresJobStore
-from userfacing_api.adapters.db.sqlite_jobs import SqliteJobStore
+from userfacing_api.adapters.db.database import open_database
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.errors import AlreadyExists
 from userfacing_api.domain.jobs import (
@@ -48,17 +46,15 @@ async def memory_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @asynccontextmanager
 async def sqlite_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobStore]:
     async with open_database(f"sqlite:///{tmp_path / 'jobs.db'}") as database:
-        assert isinstance(database, SqliteDatabase)
-        yield SqliteJobStore(database)
+        yield database.jobs
 
 
 @asynccontextmanager
 async def postgres_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobStore]:
     """The session's PostgreSQL database, emptied of jobs (tests run one at a time)."""
     async with open_database(request.getfixturevalue("postgres_url")) as database:
-        assert isinstance(database, PostgresDatabase)
-        await database.pool.execute("TRUNCATE job_deliveries, jobs")
-        yield PostgresJobStore(database.pool)
+        await database.session.execute("TRUNCATE job_deliveries, jobs")
+        yield database.jobs
 
 
 JOB_STORE_BACKENDS: dict[str, JobStoreFactory] = {
@@ -118,7 +114,7 @@ def new_job(user_id: str = "alice", job_name: str = "run1", at: datetime = T0) -
 
 async def add_job(store: JobStore, **changes: object) -> Job:
     async with store.transaction() as transaction:
-        return await transaction.add_job(new_job(**changes))  # type: ignore[arg-type]
+        return await transaction.jobs.add(new_job(**changes))  # type: ignore[arg-type]
 
 
 async def add_delivery(
@@ -126,7 +122,7 @@ async def add_delivery(
 ) -> None:
     payload = {"job": {"meta": {"job_id": job.id}}, "priority": 2, "group": None}
     async with store.transaction() as transaction:
-        await transaction.add_delivery(NewDelivery(job.id, payload, job.date_created, due), lease)
+        await transaction.outbox.add(NewDelivery(job.id, payload, job.date_created, due), lease)
 
 
 def lease(holder: str = "lease-1", until: datetime = T0 + timedelta(minutes=2)) -> Lease:
@@ -137,8 +133,8 @@ async def test_a_stored_job_reads_back_unchanged(store: JobStore) -> None:
     job = await add_job(store)
 
     async with store.transaction() as transaction:
-        read = await transaction.get_job(job.id)
-        locked = await transaction.lock_job(job.id)
+        read = await transaction.jobs.get(job.id)
+        locked = await transaction.jobs.lock(job.id)
 
     assert job.status is JobStatus.QUEUED
     assert job.spec == spec()
@@ -150,16 +146,16 @@ async def test_a_stored_job_reads_back_unchanged(store: JobStore) -> None:
 async def test_a_job_without_optional_fields_reads_back_unchanged(store: JobStore) -> None:
     bare = replace(spec(), env_vars={}, environment=None, hardware=None, inputs=InputFolders("c"))
     async with store.transaction() as transaction:
-        job = await transaction.add_job(NewJob("alice", None, bare, T0))
+        job = await transaction.jobs.add(NewJob("alice", None, bare, T0))
     async with store.transaction() as transaction:
-        assert await transaction.get_job(job.id) == job
+        assert await transaction.jobs.get(job.id) == job
 
 
 async def test_ids_are_fresh_for_every_job_even_after_deletion(store: JobStore) -> None:
     first = await add_job(store, job_name="a")
     second = await add_job(store, job_name="b")
     async with store.transaction() as transaction:
-        await transaction.delete_job(second.id)
+        await transaction.jobs.delete(second.id)
     third = await add_job(store, job_name="c")
 
     assert first.id < second.id < third.id
@@ -168,10 +164,11 @@ async def test_ids_are_fresh_for_every_job_even_after_deletion(store: JobStore) 
 @pytest.mark.parametrize("job_id", [0, -1, 10**6, 2**63 - 1, 2**63, 10**30])
 async def test_an_unknown_id_is_not_found(store: JobStore, job_id: int) -> None:
     async with store.transaction() as transaction:
-        assert await transaction.get_job(job_id) is None
-        assert await transaction.lock_job(job_id) is None
-        assert await transaction.delete_job(job_id) is False
-        assert await transaction.end_delivery(job_id, None) is False
+        assert await transaction.jobs.get(job_id) is None
+        assert await transaction.jobs.lock(job_id) is None
+        assert await transaction.jobs.delete(job_id) is False
+        assert await transaction.outbox.end(job_id, None) is False
+        assert await transaction.outbox.reschedule(job_id, "lease-1", T0, "refused") is False
 
 
 async def test_a_user_cannot_have_two_jobs_of_one_name(store: JobStore) -> None:
@@ -187,16 +184,16 @@ async def test_a_rolled_back_transaction_leaves_nothing(store: JobStore) -> None
 
     async def abandoned() -> None:
         async with store.transaction() as transaction:
-            added.append(await transaction.add_job(new_job()))
-            await transaction.add_delivery(NewDelivery(added[0].id, {}, T0, T0), None)
+            added.append(await transaction.jobs.add(new_job()))
+            await transaction.outbox.add(NewDelivery(added[0].id, {}, T0, T0), None)
             raise RuntimeError("abandon")
 
     with pytest.raises(RuntimeError):
         await abandoned()
 
     async with store.transaction() as transaction:
-        assert await transaction.get_job(added[0].id) is None
-        assert await transaction.next_delivery_due() is None
+        assert await transaction.jobs.get(added[0].id) is None
+        assert await transaction.outbox.next_due() is None
     await add_job(store)
 
 
@@ -208,9 +205,9 @@ async def test_jobs_are_listed_newest_first_with_ties_broken_by_id(store: JobSto
     await add_job(store, user_id="bob", job_name="bobs", at=T0 + timedelta(hours=1))
 
     async with store.transaction() as transaction:
-        everything = await transaction.list_jobs("alice", 0, 100)
-        pages = [await transaction.list_jobs("alice", offset, 2) for offset in (0, 2, 4)]
-        huge = await transaction.list_jobs("alice", 0, 2**70)
+        everything = await transaction.jobs.list_for_user("alice", 0, 100)
+        pages = [await transaction.jobs.list_for_user("alice", offset, 2) for offset in (0, 2, 4)]
+        huge = await transaction.jobs.list_for_user("alice", 0, 2**70)
 
     expected = [newest.id, tied_b.id, tied_a.id, older.id]
     assert [job.id for job in everything] == expected
@@ -222,7 +219,7 @@ async def test_dates_keep_their_instant_whatever_the_time_zone(store: JobStore) 
     elsewhere = T0.astimezone(timezone(timedelta(hours=2)))
     job = await add_job(store, at=elsewhere)
     async with store.transaction() as transaction:
-        read = await transaction.get_job(job.id)
+        read = await transaction.jobs.get(job.id)
     assert read is not None
     assert read.date_created == T0
 
@@ -238,9 +235,9 @@ async def test_a_saved_job_keeps_its_status_dates_and_details(store: JobStore) -
     )
 
     async with store.transaction() as transaction:
-        await transaction.save_job(changed)
+        await transaction.jobs.save(changed)
     async with store.transaction() as transaction:
-        assert await transaction.get_job(job.id) == changed
+        assert await transaction.jobs.get(job.id) == changed
 
 
 async def test_deleting_a_job_removes_its_delivery_and_frees_its_name(store: JobStore) -> None:
@@ -248,11 +245,11 @@ async def test_deleting_a_job_removes_its_delivery_and_frees_its_name(store: Job
     await add_delivery(store, job)
 
     async with store.transaction() as transaction:
-        assert await transaction.delete_job(job.id) is True
+        assert await transaction.jobs.delete(job.id) is True
     async with store.transaction() as transaction:
-        assert await transaction.get_job(job.id) is None
-        assert await transaction.next_delivery_due() is None
-        assert await transaction.claim_deliveries(T0, lease(), 10) == []
+        assert await transaction.jobs.get(job.id) is None
+        assert await transaction.outbox.next_due() is None
+        assert await transaction.outbox.claim(T0, lease(), 10) == []
     await add_job(store)
 
 
@@ -261,7 +258,7 @@ async def test_a_due_delivery_is_claimed_with_its_payload(store: JobStore) -> No
     await add_delivery(store, job)
 
     async with store.transaction() as transaction:
-        claimed = await transaction.claim_deliveries(T0, lease(), 10)
+        claimed = await transaction.outbox.claim(T0, lease(), 10)
 
     assert len(claimed) == 1
     delivery = claimed[0]
@@ -277,9 +274,9 @@ async def test_a_delivery_is_not_claimed_before_it_is_due(store: JobStore) -> No
     await add_delivery(store, job, due=T0 + timedelta(seconds=10))
 
     async with store.transaction() as transaction:
-        early = await transaction.claim_deliveries(T0, lease(), 10)
-        due = await transaction.next_delivery_due()
-        on_time = await transaction.claim_deliveries(T0 + timedelta(seconds=10), lease(), 10)
+        early = await transaction.outbox.claim(T0, lease(), 10)
+        due = await transaction.outbox.next_due()
+        on_time = await transaction.outbox.claim(T0 + timedelta(seconds=10), lease(), 10)
 
     assert early == []
     assert due == T0 + timedelta(seconds=10)
@@ -293,9 +290,9 @@ async def test_a_held_delivery_is_claimed_again_only_after_its_lease_expires(
     await add_delivery(store, job, lease=lease("request", T0 + timedelta(seconds=30)))
 
     async with store.transaction() as transaction:
-        held = await transaction.claim_deliveries(T0 + timedelta(seconds=29), lease("other"), 10)
-        due = await transaction.next_delivery_due()
-        expired = await transaction.claim_deliveries(
+        held = await transaction.outbox.claim(T0 + timedelta(seconds=29), lease("other"), 10)
+        due = await transaction.outbox.next_due()
+        expired = await transaction.outbox.claim(
             T0 + timedelta(seconds=30), lease("other", T0 + timedelta(minutes=5)), 10
         )
 
@@ -311,8 +308,8 @@ async def test_claims_take_the_earliest_due_up_to_the_limit(store: JobStore) -> 
     now = T0 + timedelta(seconds=10)
 
     async with store.transaction() as transaction:
-        first = await transaction.claim_deliveries(now, lease("a", now + timedelta(minutes=1)), 2)
-        second = await transaction.claim_deliveries(now, lease("b", now + timedelta(minutes=1)), 10)
+        first = await transaction.outbox.claim(now, lease("a", now + timedelta(minutes=1)), 2)
+        second = await transaction.outbox.claim(now, lease("b", now + timedelta(minutes=1)), 10)
 
     assert sorted(delivery.job_id for delivery in first) == sorted([jobs[3].id, jobs[1].id])
     assert sorted(delivery.job_id for delivery in second) == sorted([jobs[2].id, jobs[0].id])
@@ -322,14 +319,14 @@ async def test_only_the_lease_holder_ends_a_delivery(store: JobStore) -> None:
     job = await add_job(store)
     await add_delivery(store, job)
     async with store.transaction() as transaction:
-        await transaction.claim_deliveries(T0, lease("mine"), 10)
+        await transaction.outbox.claim(T0, lease("mine"), 10)
 
     async with store.transaction() as transaction:
-        assert await transaction.end_delivery(job.id, "someone else's") is False
-        assert await transaction.next_delivery_due() is not None
-        assert await transaction.end_delivery(job.id, "mine") is True
-        assert await transaction.end_delivery(job.id, "mine") is False
-        assert await transaction.next_delivery_due() is None
+        assert await transaction.outbox.end(job.id, "someone else's") is False
+        assert await transaction.outbox.next_due() is not None
+        assert await transaction.outbox.end(job.id, "mine") is True
+        assert await transaction.outbox.end(job.id, "mine") is False
+        assert await transaction.outbox.next_due() is None
 
 
 async def test_a_delivery_can_be_ended_whoever_holds_it(store: JobStore) -> None:
@@ -337,8 +334,8 @@ async def test_a_delivery_can_be_ended_whoever_holds_it(store: JobStore) -> None
     await add_delivery(store, job, lease=lease("request"))
 
     async with store.transaction() as transaction:
-        assert await transaction.end_delivery(job.id, None) is True
-        assert await transaction.next_delivery_due() is None
+        assert await transaction.outbox.end(job.id, None) is True
+        assert await transaction.outbox.next_due() is None
 
 
 async def test_a_rescheduled_delivery_counts_the_failure_and_is_released(store: JobStore) -> None:
@@ -347,11 +344,11 @@ async def test_a_rescheduled_delivery_counts_the_failure_and_is_released(store: 
     retry_at = T0 + timedelta(seconds=5)
 
     async with store.transaction() as transaction:
-        assert await transaction.reschedule_delivery(job.id, "other", retry_at, "x") is False
-        assert await transaction.reschedule_delivery(job.id, "mine", retry_at, "503") is True
-        assert await transaction.reschedule_delivery(job.id, "mine", retry_at, "again") is False
-        due = await transaction.next_delivery_due()
-        claimed = await transaction.claim_deliveries(retry_at, lease("next"), 10)
+        assert await transaction.outbox.reschedule(job.id, "other", retry_at, "x") is False
+        assert await transaction.outbox.reschedule(job.id, "mine", retry_at, "503") is True
+        assert await transaction.outbox.reschedule(job.id, "mine", retry_at, "again") is False
+        due = await transaction.outbox.next_due()
+        claimed = await transaction.outbox.claim(retry_at, lease("next"), 10)
 
     assert due == retry_at
     assert [(d.attempts, d.last_error, d.lease.token) for d in claimed] == [(1, "503", "next")]
@@ -363,7 +360,7 @@ async def test_the_next_due_time_is_the_earliest_over_all_deliveries(store: JobS
     await add_delivery(store, early, due=T0 + timedelta(seconds=3))
 
     async with store.transaction() as transaction:
-        assert await transaction.next_delivery_due() == T0 + timedelta(seconds=3)
+        assert await transaction.outbox.next_due() == T0 + timedelta(seconds=3)
 
 
 async def test_concurrent_claims_never_share_a_delivery(store: JobStore) -> None:
@@ -373,7 +370,7 @@ async def test_concurrent_claims_never_share_a_delivery(store: JobStore) -> None
 
     async def claim(token: str) -> list[int]:
         async with store.transaction() as transaction:
-            claimed = await transaction.claim_deliveries(T0, lease(token), 2)
+            claimed = await transaction.outbox.claim(T0, lease(token), 2)
         return [delivery.job_id for delivery in claimed]
 
     results = await asyncio.gather(*(claim(f"claimer-{number}") for number in range(5)))

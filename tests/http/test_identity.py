@@ -33,7 +33,7 @@ PASSWORD = "Correct-horse-9"
 async def persisted_private_pem(settings: Settings) -> str:
     """The key the running service signs with, read from its database."""
     async with open_database(settings.database_url) as database:
-        return (await ensure_signing_key(database, SystemClock())).private_pem
+        return (await ensure_signing_key(database.signing_keys, SystemClock())).private_pem
 
 
 def claims(settings: Settings, **changes: Any) -> dict[str, Any]:

@@ -17,8 +17,11 @@ from jose import jwt
 
 from tests.fixed_clock import FixedClock
 from userfacing_api.adapters.db.database import open_database
-from userfacing_api.adapters.identity.local import open_local_identity
+from userfacing_api.adapters.db.stores import Database
+from userfacing_api.adapters.identity.local import LocalIdentityProvider, open_local_identity
 from userfacing_api.domain.errors import AlreadyExists, BadRequest, NotFound, Unauthenticated
+from userfacing_api.ports.clock import Clock
+from userfacing_api.ports.identity import TokenVerifier
 from userfacing_api.settings import Settings
 
 PASSWORD = "Correct-horse-9"
@@ -33,12 +36,18 @@ def settings_for(url: str, **changes: Any) -> Settings:
     return replace(Settings(), database_url=url, auth=True, **changes)
 
 
+async def local_identity_on(
+    database: Database, settings: Settings, clock: Clock | None = None
+) -> tuple[TokenVerifier, LocalIdentityProvider]:
+    return await open_local_identity(database.users, database.signing_keys, settings, clock)
+
+
 async def a_registered_user_gets_a_cognito_shaped_token(url: str) -> None:
     username = unique_username()
     settings = settings_for(url, cognito_client_id="client-1", local_token_lifetime=600)
     clock = FixedClock(START)
     async with open_database(url) as database:
-        verifier, provider = await open_local_identity(database, settings, clock)
+        verifier, provider = await local_identity_on(database, settings, clock)
 
         registered = await provider.register(username, PASSWORD, ["users", "admins"])
         issued = await provider.issue_token(username, PASSWORD)
@@ -65,7 +74,7 @@ async def a_token_expires_after_its_lifetime(url: str) -> None:
     username = unique_username()
     clock = FixedClock(START)
     async with open_database(url) as database:
-        verifier, provider = await open_local_identity(
+        verifier, provider = await local_identity_on(
             database, settings_for(url, local_token_lifetime=60), clock
         )
         await provider.register(username, PASSWORD, ["users"])
@@ -81,7 +90,7 @@ async def a_token_expires_after_its_lifetime(url: str) -> None:
 async def a_username_can_be_registered_only_once(url: str) -> None:
     username = unique_username()
     async with open_database(url) as database:
-        _, provider = await open_local_identity(database, settings_for(url))
+        _, provider = await local_identity_on(database, settings_for(url))
         first = await provider.register(username, PASSWORD, ["users"])
 
         with pytest.raises(AlreadyExists):
@@ -94,7 +103,7 @@ async def a_username_can_be_registered_only_once(url: str) -> None:
 async def a_rejected_password_creates_no_user(url: str) -> None:
     username = unique_username()
     async with open_database(url) as database:
-        _, provider = await open_local_identity(database, settings_for(url))
+        _, provider = await local_identity_on(database, settings_for(url))
 
         with pytest.raises(BadRequest, match="digit"):
             await provider.register(username, "No-digits-here", ["users"])
@@ -105,7 +114,7 @@ async def a_rejected_password_creates_no_user(url: str) -> None:
 async def tokens_need_the_right_password_of_a_known_user(url: str) -> None:
     username = unique_username()
     async with open_database(url) as database:
-        _, provider = await open_local_identity(database, settings_for(url))
+        _, provider = await local_identity_on(database, settings_for(url))
         await provider.register(username, PASSWORD, ["users"])
 
         with pytest.raises(BadRequest):
@@ -118,12 +127,12 @@ async def users_and_tokens_survive_a_restart(url: str) -> None:
     username = unique_username()
     settings = settings_for(url)
     async with open_database(url) as database:
-        _, provider = await open_local_identity(database, settings)
+        _, provider = await local_identity_on(database, settings)
         registered = await provider.register(username, PASSWORD, ["users"])
         token = (await provider.issue_token(username, PASSWORD)).id_token
 
     async with open_database(url) as reopened:
-        verifier, provider = await open_local_identity(reopened, settings)
+        verifier, provider = await local_identity_on(reopened, settings)
         principal = await verifier.verify(token)
         reissued = await provider.issue_token(username, PASSWORD)
 
@@ -140,7 +149,7 @@ async def instances_starting_together_share_one_signing_key(url: str) -> None:
     async with AsyncExitStack() as stack:
         databases = [await stack.enter_async_context(open_database(url)) for _ in range(2)]
         (verifier_a, provider_a), (verifier_b, provider_b) = await asyncio.gather(
-            *(open_local_identity(database, settings) for database in databases)
+            *(local_identity_on(database, settings) for database in databases)
         )
         alice, bob = unique_username(), unique_username()
         await provider_a.register(alice, PASSWORD, ["users"])

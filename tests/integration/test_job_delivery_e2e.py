@@ -24,9 +24,7 @@ from tests.databases import empty_database
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of
 from tests.integration.fakes_http import FakeWorkerApi
 from tests.waiting import polled
-from userfacing_api.adapters.db.database import SqliteDatabase, open_database
-from userfacing_api.adapters.db.postgres_jobs import PostgresJobStore
-from userfacing_api.adapters.db.sqlite_jobs import SqliteJobStore
+from userfacing_api.adapters.db.database import open_database
 from userfacing_api.bootstrap import create_app
 from userfacing_api.ports.jobs import JobStore
 from userfacing_api.settings import Settings
@@ -107,10 +105,7 @@ async def report(client: Client, api_key: str, job_id: int, status: str, details
 async def job_store(url: str) -> AsyncIterator[JobStore]:
     """A store of its own on the service's database, to look into the outbox."""
     async with open_database(url) as database:
-        if isinstance(database, SqliteDatabase):
-            yield SqliteJobStore(database)
-        else:
-            yield PostgresJobStore(database.pool)
+        yield database.jobs
 
 
 async def wait_until_the_outbox_is_empty(url: str) -> None:
@@ -118,7 +113,7 @@ async def wait_until_the_outbox_is_empty(url: str) -> None:
 
     async def next_due() -> datetime | None:
         async with store.transaction() as transaction:
-            return await transaction.next_delivery_due()
+            return await transaction.outbox.next_due()
 
     async with job_store(url) as store:
         await polled(next_due, lambda due: due is None)

@@ -12,8 +12,7 @@ from tests.fakes import RecordingWorkerQueue
 from tests.http.jobs_helpers import UserFiles
 from tests.unit.job_world import ALICE, train_spec
 from tests.waiting import eventually
-from userfacing_api.adapters.db.database import SqliteDatabase, open_database
-from userfacing_api.adapters.db.sqlite_jobs import SqliteJobStore
+from userfacing_api.adapters.db.database import open_database
 from userfacing_api.bootstrap import open_services
 from userfacing_api.domain.jobs import JobStatus
 from userfacing_api.settings import Settings, SettingsError
@@ -61,7 +60,8 @@ async def test_jobs_wait_without_a_worker_side_and_are_delivered_after_a_restart
 
     assert queue.sent[0]["job"]["meta"]["job_id"] == job.id
     assert [(entry.id, entry.status) for entry in listed] == [(job.id, JobStatus.QUEUED)]
-    async with open_database(settings.database_url) as database:
-        assert isinstance(database, SqliteDatabase)
-        async with SqliteJobStore(database).transaction() as transaction:
-            assert await transaction.next_delivery_due() is None
+    async with (
+        open_database(settings.database_url) as database,
+        database.jobs.transaction() as transaction,
+    ):
+        assert await transaction.outbox.next_due() is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration import local_identity_scenarios as scenarios
-from userfacing_api.adapters.db.database import PostgresDatabase, open_database
+from userfacing_api.adapters.db.database import open_database
 
 pytestmark = pytest.mark.postgres
 
@@ -36,7 +36,6 @@ async def test_users_and_tokens_survive_a_restart(postgres_url: str) -> None:
 
 async def test_instances_starting_together_share_one_signing_key(postgres_url: str) -> None:
     async with open_database(postgres_url) as database:
-        assert isinstance(database, PostgresDatabase)
-        await database.pool.execute("DELETE FROM signing_keys")
+        await database.session.execute("DELETE FROM signing_keys")
 
     await scenarios.instances_starting_together_share_one_signing_key(postgres_url)

@@ -14,10 +14,10 @@ import aiosqlite
 import asyncpg
 import pytest
 
-from userfacing_api.adapters.db import postgres_jobs, sqlite_jobs
+from userfacing_api.adapters.db.job_store import LIST_USER_JOBS
 from userfacing_api.adapters.db.migrations import load_migrations
-from userfacing_api.adapters.db.postgres import migrate_postgres, open_pool
-from userfacing_api.adapters.db.sqlite import migrate_sqlite, open_sqlite
+from userfacing_api.adapters.db.postgres.pool import migrate_postgres, open_pool
+from userfacing_api.adapters.db.sqlite.connection import migrate_sqlite, open_sqlite
 
 TABLES = {"schema_migrations", "users", "signing_keys", "jobs", "job_deliveries"}
 SQLITE_VERSIONS = [migration.version for migration in load_migrations("sqlite")]
@@ -164,7 +164,9 @@ async def test_the_sqlite_job_listing_is_read_in_order_from_its_index(tmp_path: 
     await migrate(url)
 
     columns = await rows(url, "SELECT name FROM pragma_index_info('jobs_user_created')")
-    plan = await rows(url, "EXPLAIN QUERY PLAN " + sqlite_jobs.LIST_USER_JOBS, "alice", 100, 0)
+    plan = await rows(
+        url, "EXPLAIN QUERY PLAN " + LIST_USER_JOBS.replace("$", "?"), "alice", 100, 0
+    )
 
     assert columns == [("user_id",), ("date_created",)]
     steps = " | ".join(str(step[-1]) for step in plan)
@@ -184,7 +186,7 @@ async def test_the_postgres_job_listing_is_read_in_order_from_its_index(
         )
         # An empty table is read whole whatever the indexes; ask what the index allows.
         await connection.execute("SET enable_seqscan = off")
-        plan = await connection.fetch("EXPLAIN " + postgres_jobs.LIST_USER_JOBS, "alice", 100, 0)
+        plan = await connection.fetch("EXPLAIN " + LIST_USER_JOBS, "alice", 100, 0)
     finally:
         await connection.close()
 

@@ -14,11 +14,12 @@ import pytest
 from tests.databases import empty_database
 from tests.unit.job_world import ALICE, train_spec
 from tests.waiting import polled
-from userfacing_api.adapters.db.database import PostgresDatabase, open_database
-from userfacing_api.adapters.db.postgres_jobs import PostgresJobStore
+from userfacing_api.adapters.db.postgres.database import PostgresDatabase
+from userfacing_api.adapters.db.postgres.pool import open_pool
 from userfacing_api.domain.errors import InvalidInput
 from userfacing_api.domain.jobs import Job, JobStatus, checked_spec, with_status
-from userfacing_api.ports.jobs import JobStore, JobStoreUnavailable, NewJob
+from userfacing_api.ports.database import DatabaseUnavailable
+from userfacing_api.ports.jobs import JobStore, NewJob
 
 pytestmark = pytest.mark.postgres
 
@@ -27,20 +28,20 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
-    async with open_database(await empty_database(postgres_url)) as database:
-        assert isinstance(database, PostgresDatabase)
-        yield database.pool
+    pool = await open_pool(await empty_database(postgres_url))
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture
 def store(pool: asyncpg.Pool) -> JobStore:
-    return PostgresJobStore(pool)
+    return PostgresDatabase(pool).jobs
 
 
 async def add_job(store: JobStore, job_name: str = "run1") -> Job:
     async with store.transaction() as transaction:
         spec = checked_spec(train_spec(job_name))
-        return await transaction.add_job(NewJob(ALICE.user_id, ALICE.email, spec, NOW))
+        return await transaction.jobs.add(NewJob(ALICE.user_id, ALICE.email, spec, NOW))
 
 
 async def waiting_on_locks(pool: asyncpg.Pool) -> int:
@@ -59,21 +60,21 @@ async def test_a_locked_job_waits_for_the_other_transaction_and_loses_no_report(
 
     async def second_report() -> None:
         async with store.transaction() as transaction:
-            locked = await transaction.lock_job(job.id)
+            locked = await transaction.jobs.lock(job.id)
             assert locked is not None
             seen.append(locked)
-            await transaction.save_job(with_status(locked, JobStatus.RUNNING, "second", NOW))
+            await transaction.jobs.save(with_status(locked, JobStatus.RUNNING, "second", NOW))
 
     async with store.transaction() as transaction:
-        locked = await transaction.lock_job(job.id)
+        locked = await transaction.jobs.lock(job.id)
         assert locked is not None
         second = asyncio.create_task(second_report())
         await polled(lambda: waiting_on_locks(pool), lambda waiting: waiting == 1)
-        await transaction.save_job(with_status(locked, JobStatus.PULLED, "first", NOW))
+        await transaction.jobs.save(with_status(locked, JobStatus.PULLED, "first", NOW))
     await second
 
     async with store.transaction() as transaction:
-        final = await transaction.get_job(job.id)
+        final = await transaction.jobs.get(job.id)
     assert seen[0].status is JobStatus.PULLED
     assert final is not None
     assert (final.status, final.runtime_details) == (JobStatus.RUNNING, "first\nsecond")
@@ -84,7 +85,7 @@ async def test_text_with_a_nul_character_is_refused_as_invalid_input(store: JobS
 
     with pytest.raises(InvalidInput):
         async with store.transaction() as transaction:
-            await transaction.add_job(NewJob(ALICE.user_id, ALICE.email, spec, NOW))
+            await transaction.jobs.add(NewJob(ALICE.user_id, ALICE.email, spec, NOW))
 
     assert (await add_job(store)).spec.job_name == "run1"
 
@@ -100,12 +101,12 @@ async def test_a_server_that_cannot_be_reached_makes_the_store_unavailable() -> 
     pool = await asyncpg.create_pool(
         f"postgresql://postgres@127.0.0.1:{unused_port()}/nowhere", min_size=0
     )
-    store = PostgresJobStore(pool)
+    store = PostgresDatabase(pool).jobs
     try:
-        with pytest.raises(JobStoreUnavailable):
+        with pytest.raises(DatabaseUnavailable):
             await store.ping()
-        with pytest.raises(JobStoreUnavailable):
+        with pytest.raises(DatabaseUnavailable):
             async with store.transaction() as transaction:
-                await transaction.get_job(1)
+                await transaction.jobs.get(1)
     finally:
         await pool.close()

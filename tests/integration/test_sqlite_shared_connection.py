@@ -10,19 +10,18 @@ from pathlib import Path
 import pytest
 
 from tests.unit.job_world import ALICE, train_spec
-from userfacing_api.adapters.db.database import SqliteDatabase, open_database
-from userfacing_api.adapters.db.sqlite_jobs import SqliteJobStore
-from userfacing_api.adapters.identity.user_store import StoredUser, user_store_for
+from userfacing_api.adapters.db.database import open_database
+from userfacing_api.adapters.db.stores import Database
 from userfacing_api.domain.jobs import checked_spec
 from userfacing_api.ports.jobs import NewJob
+from userfacing_api.ports.local_identity import StoredUser
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
     async with open_database(f"sqlite:///{tmp_path / 'service.db'}") as opened:
-        assert isinstance(opened, SqliteDatabase)
         yield opened
 
 
@@ -38,22 +37,22 @@ def carol() -> StoredUser:
 
 
 async def test_a_user_registered_while_a_job_transaction_fails_is_kept(
-    database: SqliteDatabase,
+    database: Database,
 ) -> None:
-    jobs = SqliteJobStore(database)
-    users = user_store_for(database)
+    jobs = database.jobs
+    users = database.users
     started: list[tuple[int, asyncio.Task[None]]] = []
 
     async def register_during_a_failing_job_transaction() -> None:
         async with jobs.transaction() as transaction:
-            job = await transaction.add_job(
+            job = await transaction.jobs.add(
                 NewJob(ALICE.user_id, ALICE.email, checked_spec(train_spec()), NOW)
             )
             started.append((job.id, asyncio.create_task(users.add(carol()))))
             # One turn of the loop lets the registration send its statement, if it may;
             # the connection runs statements in order, so it has run by the next answer.
             await asyncio.sleep(0)
-            await transaction.get_job(job.id)
+            await transaction.jobs.get(job.id)
             raise RuntimeError("abandon")
 
     with pytest.raises(RuntimeError, match="abandon"):
@@ -63,4 +62,4 @@ async def test_a_user_registered_while_a_job_transaction_fails_is_kept(
 
     assert await users.find("carol@example.org") == carol()
     async with jobs.transaction() as transaction:
-        assert await transaction.get_job(job_id) is None
+        assert await transaction.jobs.get(job_id) is None

@@ -137,7 +137,7 @@ async def test_a_delivery_held_by_the_request_path_waits_for_its_lease_to_expire
     job = await world.jobs.create(ALICE, train_spec())
     lease = world.deliveries.new_lease()
     async with world.store.transaction() as transaction:
-        held = await transaction.claim_deliveries(world.clock.now(), lease, 10)
+        held = await transaction.outbox.claim(world.clock.now(), lease, 10)
     assert [delivery.job_id for delivery in held] == [job.id]
 
     blocked = await world.dispatcher.run_once()

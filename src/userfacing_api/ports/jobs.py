@@ -1,11 +1,11 @@
 """Storage of jobs and of their pending deliveries to the worker side (the outbox).
 
 Everything happens inside `JobStore.transaction()`: the changes made through the
-`JobTransaction` it yields are committed together when the block ends normally
-and rolled back when it raises. Transactions are short and never wait on
+`JobTransaction` it yields (`tx.jobs`, `tx.outbox`) are committed together when
+the block ends normally and rolled back when it raises. Transactions are short and never wait on
 anything but the database.
 
-Deliveries are claimed as leases: `claim_deliveries` marks due rows with a
+Deliveries are claimed as leases: `Outbox.claim` marks due rows with a
 lease token and an expiry (`locked_until`) and commits, the holder sends the
 payload outside any transaction, then ends or reschedules the delivery only if
 it still holds the lease. Several claimers (the request path, dispatchers of
@@ -25,12 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from userfacing_api.domain.delivery import Lease
-from userfacing_api.domain.errors import Unavailable
 from userfacing_api.domain.jobs import Job, JobSpec
-
-
-class JobStoreUnavailable(Unavailable):
-    """The database failed or cannot be reached."""
 
 
 @dataclass(frozen=True)
@@ -62,45 +57,48 @@ class PendingDelivery:
     lease: Lease
 
 
-class JobTransaction(ABC):
-    """Operations inside one transaction.
+class JobRepository(ABC):
+    """The jobs, as one transaction sees them (`tx.jobs`).
 
-    A job id no job can have (negative, or beyond the database's integers) is
-    simply unknown: `get_job` answers None for it rather than failing.
+    A job id no job can have (zero, negative, or beyond the database's integers)
+    is simply unknown: it names no job rather than failing.
     """
 
     @abstractmethod
-    async def add_job(self, new: NewJob) -> Job:
+    async def add(self, new: NewJob) -> Job:
         """Store a `queued` job under a fresh id (never reused); `AlreadyExists` for a
         job name its user already has."""
 
     @abstractmethod
-    async def get_job(self, job_id: int) -> Job | None: ...
+    async def get(self, job_id: int) -> Job | None: ...
 
     @abstractmethod
-    async def lock_job(self, job_id: int) -> Job | None:
-        """Like `get_job`, and no other transaction changes the job until this one ends."""
+    async def lock(self, job_id: int) -> Job | None:
+        """Like `get`, and no other transaction changes the job until this one ends."""
 
     @abstractmethod
-    async def list_jobs(self, user_id: str, offset: int, limit: int) -> list[Job]:
+    async def list_for_user(self, user_id: str, offset: int, limit: int) -> list[Job]:
         """The user's jobs, newest first (`date_created`, then `id`, descending)."""
 
     @abstractmethod
-    async def save_job(self, job: Job) -> None:
+    async def save(self, job: Job) -> None:
         """Store the job's status, dates and runtime details."""
 
     @abstractmethod
-    async def delete_job(self, job_id: int) -> bool:
+    async def delete(self, job_id: int) -> bool:
         """Remove the job and its pending delivery; False when there was no such job."""
 
+
+class Outbox(ABC):
+    """The jobs' pending deliveries to the worker side, as one transaction sees them
+    (`tx.outbox`)."""
+
     @abstractmethod
-    async def add_delivery(self, delivery: NewDelivery, lease: Lease | None) -> None:
+    async def add(self, delivery: NewDelivery, lease: Lease | None) -> None:
         """Queue the job's payload; with a lease the caller holds it from the start."""
 
     @abstractmethod
-    async def claim_deliveries(
-        self, now: datetime, lease: Lease, limit: int
-    ) -> list[PendingDelivery]:
+    async def claim(self, now: datetime, lease: Lease, limit: int) -> list[PendingDelivery]:
         """Lease up to `limit` deliveries due at `now` (earliest first) that nobody holds.
 
         A delivery is due when its `next_attempt_at` has come; it is held while
@@ -108,22 +106,30 @@ class JobTransaction(ABC):
         """
 
     @abstractmethod
-    async def end_delivery(self, job_id: int, token: str | None) -> bool:
+    async def end(self, job_id: int, token: str | None) -> bool:
         """Remove the delivery if `token` holds its lease (any holder when `token` is None).
 
         False when there is no such delivery or another holder has it.
         """
 
     @abstractmethod
-    async def reschedule_delivery(
+    async def reschedule(
         self, job_id: int, token: str, next_attempt_at: datetime, error: str
     ) -> bool:
         """Count a failed attempt, record its `error` and release the lease until
         `next_attempt_at`; False unless `token` holds the lease."""
 
     @abstractmethod
-    async def next_delivery_due(self) -> datetime | None:
+    async def next_due(self) -> datetime | None:
         """When the earliest delivery becomes claimable (due and not held), or None."""
+
+
+@dataclass(frozen=True)
+class JobTransaction:
+    """What one transaction reaches; its changes are committed together."""
+
+    jobs: JobRepository
+    outbox: Outbox
 
 
 class JobStore(ABC):
@@ -131,9 +137,9 @@ class JobStore(ABC):
     def transaction(self) -> AbstractAsyncContextManager[JobTransaction]:
         """A transaction: committed when the block ends, rolled back when it raises.
 
-        Raises `JobStoreUnavailable` when the database fails.
+        Raises `DatabaseUnavailable` when the database fails.
         """
 
     @abstractmethod
     async def ping(self) -> None:
-        """Raise `JobStoreUnavailable` unless the database answers."""
+        """Raise `DatabaseUnavailable` unless the database answers."""

@@ -86,20 +86,20 @@ class JobDeliveries:
     async def give_up(self, delivery: PendingDelivery, details: str) -> None:
         """End the delivery and turn its job to `error` with `details`; tell the owner."""
         async with self._store.transaction() as transaction:
-            if not await transaction.end_delivery(delivery.job_id, delivery.lease.token):
+            if not await transaction.outbox.end(delivery.job_id, delivery.lease.token):
                 return
-            job = await transaction.lock_job(delivery.job_id)
+            job = await transaction.jobs.lock(delivery.job_id)
             if job is None:
                 return
             failed = with_status(job, JobStatus.ERROR, details, self._clock.now())
-            await transaction.save_job(failed)
+            await transaction.jobs.save(failed)
         logger.warning("job %d failed: %s", job.id, details)
         self._notifications.status_changed(job.status, failed)
 
     async def _end(self, delivery: PendingDelivery) -> None:
         try:
             async with self._store.transaction() as transaction:
-                await transaction.end_delivery(delivery.job_id, delivery.lease.token)
+                await transaction.outbox.end(delivery.job_id, delivery.lease.token)
         except Exception:
             # The job is with the workers; the lease expires and a retry may send it twice.
             logger.exception("job %d delivered, but its outbox entry stays", delivery.job_id)
@@ -119,7 +119,7 @@ class JobDeliveries:
         )
         try:
             async with self._store.transaction() as transaction:
-                await transaction.reschedule_delivery(
+                await transaction.outbox.reschedule(
                     delivery.job_id, delivery.lease.token, retry_at, error
                 )
         except Exception:

@@ -52,11 +52,11 @@ class DeliveryDispatcher:
         now = self._clock.now()
         lease = self._deliveries.new_lease()
         async with self._store.transaction() as transaction:
-            claimed = await transaction.claim_deliveries(now, lease, self._batch_size)
+            claimed = await transaction.outbox.claim(now, lease, self._batch_size)
         # Concurrently: a slow worker side must not hold later deliveries past their lease.
         await asyncio.gather(*(self._handle(delivery) for delivery in claimed))
         async with self._store.transaction() as transaction:
-            next_due = await transaction.next_delivery_due()
+            next_due = await transaction.outbox.next_due()
         return DispatchRound(handled=len(claimed), next_due=next_due)
 
     async def _handle(self, delivery: PendingDelivery) -> None:

@@ -45,12 +45,12 @@ class JobStatusService:
         pending for it is dropped.
         """
         async with self._store.transaction() as transaction:
-            job = await transaction.lock_job(job_id)
+            job = await transaction.jobs.lock(job_id)
             if job is not None:
                 updated = with_status(job, status, runtime_details, self._clock.now())
                 if updated != job:
-                    await transaction.save_job(updated)
-                await transaction.end_delivery(job_id, None)
+                    await transaction.jobs.save(updated)
+                await transaction.outbox.end(job_id, None)
         if job is None:
             raise NotFound(f"Job {job_id} not found")
         self._notifications.status_changed(job.status, updated)

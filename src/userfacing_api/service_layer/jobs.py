@@ -61,9 +61,9 @@ class JobService:
         lease = None if self._deliveries is None else self._deliveries.new_lease()
         now = self._clock.now()
         async with self._store.transaction() as transaction:
-            job = await transaction.add_job(NewJob(caller.user_id, caller.email, spec, now))
+            job = await transaction.jobs.add(NewJob(caller.user_id, caller.email, spec, now))
             payload = job_payload(job, entrypoint, files_down, paths_upload)
-            await transaction.add_delivery(NewDelivery(job.id, payload, now, now), lease)
+            await transaction.outbox.add(NewDelivery(job.id, payload, now, now), lease)
         if self._deliveries is None or lease is None:
             return job
         result = await self._deliveries.attempt(
@@ -78,19 +78,19 @@ class JobService:
 
     async def list_jobs(self, user_id: str, offset: int, limit: int) -> list[Job]:
         async with self._store.transaction() as transaction:
-            return await transaction.list_jobs(user_id, offset, limit)
+            return await transaction.jobs.list_for_user(user_id, offset, limit)
 
     async def get(self, user_id: str, job_id: int) -> Job:
         async with self._store.transaction() as transaction:
-            job = await transaction.get_job(job_id)
+            job = await transaction.jobs.get(job_id)
         return _owned(job, user_id, job_id)
 
     async def delete(self, user_id: str, job_id: int) -> None:
         """Remove the job, its pending delivery and its output, log and artifact folders."""
         async with self._store.transaction() as transaction:
-            job = await transaction.get_job(job_id)
+            job = await transaction.jobs.get(job_id)
             if job is not None and job.user_id == user_id:
-                await transaction.delete_job(job.id)
+                await transaction.jobs.delete(job.id)
         job = _owned(job, user_id, job_id)
         for folder in job.paths_out.values():
             await self._storage.delete(user_id, folder)
@@ -116,8 +116,8 @@ class JobService:
     async def _withdraw(self, job: Job, token: str) -> None:
         """Undo a job the worker side refused, so that its name is free again."""
         async with self._store.transaction() as transaction:
-            if await transaction.end_delivery(job.id, token):
-                await transaction.delete_job(job.id)
+            if await transaction.outbox.end(job.id, token):
+                await transaction.jobs.delete(job.id)
 
 
 def _owned(job: Job | None, user_id: str, job_id: int) -> Job:

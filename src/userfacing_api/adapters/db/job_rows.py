@@ -1,16 +1,19 @@
-"""How a job is laid out in the `jobs` table, shared by the SQLite and PostgreSQL stores.
+"""How jobs and their deliveries are laid out in the `jobs` and `job_deliveries` tables.
 
-`attributes` and `hardware` are JSON documents; the other columns are plain
-values. Functions here take and give decoded values (datetimes, dicts), each
-store converting them to and from its driver's types.
+`attributes`, `hardware` and `payload` are JSON documents, sent and read as
+text; the other columns are plain values and dates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
+from userfacing_api.adapters.db.session import Row
+from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.jobs import (
     ApplicationRef,
     Environment,
@@ -20,26 +23,44 @@ from userfacing_api.domain.jobs import (
     JobSpec,
     JobStatus,
 )
+from userfacing_api.ports.jobs import NewDelivery, NewJob, PendingDelivery
 
 
-def attributes_document(spec: JobSpec) -> dict[str, Any]:
-    return {
-        "files_down": {
-            "config_id": spec.inputs.config_id,
-            "data_ids": list(spec.inputs.data_ids),
-            "artifact_ids": list(spec.inputs.artifact_ids),
-        },
-        "env_vars": dict(spec.env_vars),
-    }
+def new_job_values(new: NewJob) -> tuple[Any, ...]:
+    """The values of a new `jobs` row, in the order of the columns `job_store` inserts."""
+    spec = new.spec
+    return (
+        new.user_id,
+        new.user_email,
+        spec.job_name,
+        JobStatus.QUEUED.value,
+        None if spec.environment is None else spec.environment.value,
+        spec.priority,
+        spec.application.application,
+        spec.application.version,
+        spec.application.entrypoint,
+        json.dumps(_attributes_document(spec)),
+        None if spec.hardware is None else json.dumps(asdict(spec.hardware)),
+        new.date_created,
+    )
 
 
-def hardware_document(hardware: Hardware | None) -> dict[str, Any] | None:
-    return None if hardware is None else asdict(hardware)
+def new_delivery_values(delivery: NewDelivery, lease: Lease | None) -> tuple[Any, ...]:
+    """The values of a new `job_deliveries` row, in the order `job_store` inserts them."""
+    return (
+        delivery.job_id,
+        json.dumps(delivery.payload),
+        delivery.job_created,
+        delivery.next_attempt_at,
+        None if lease is None else lease.token,
+        None if lease is None else lease.until,
+    )
 
 
-def job_from_row(row: Mapping[str, Any]) -> Job:
-    """A job from a row of the `jobs` table, with JSON columns and dates already decoded."""
-    files_down = row["attributes"]["files_down"]
+def job_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> Job:
+    """A job from a row of all the `jobs` columns."""
+    attributes = json.loads(row["attributes"])
+    files_down = attributes["files_down"]
     environment = row["environment"]
     hardware = row["hardware"]
     spec = JobSpec(
@@ -50,10 +71,10 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
             data_ids=tuple(files_down["data_ids"]),
             artifact_ids=tuple(files_down["artifact_ids"]),
         ),
-        env_vars=dict(row["attributes"]["env_vars"]),
+        env_vars=dict(attributes["env_vars"]),
         environment=None if environment is None else Environment(environment),
         priority=row["priority"],
-        hardware=None if hardware is None else Hardware(**hardware),
+        hardware=None if hardware is None else Hardware(**json.loads(hardware)),
     )
     return Job(
         id=row["id"],
@@ -61,8 +82,35 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
         user_email=row["user_email"],
         spec=spec,
         status=JobStatus(row["status"]),
-        date_created=row["date_created"],
-        date_started=row["date_started"],
-        date_finished=row["date_finished"],
+        date_created=read_datetime(row["date_created"]),
+        date_started=_datetime_or_none(row["date_started"], read_datetime),
+        date_finished=_datetime_or_none(row["date_finished"], read_datetime),
         runtime_details=row["runtime_details"],
     )
+
+
+def delivery_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> PendingDelivery:
+    """A claimed delivery from a `job_deliveries` row."""
+    return PendingDelivery(
+        job_id=row["job_id"],
+        payload=json.loads(row["payload"]),
+        job_created=read_datetime(row["job_created"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        lease=Lease(token=row["claim"], until=read_datetime(row["locked_until"])),
+    )
+
+
+def _attributes_document(spec: JobSpec) -> dict[str, Any]:
+    return {
+        "files_down": {
+            "config_id": spec.inputs.config_id,
+            "data_ids": list(spec.inputs.data_ids),
+            "artifact_ids": list(spec.inputs.artifact_ids),
+        },
+        "env_vars": dict(spec.env_vars),
+    }
+
+
+def _datetime_or_none(value: Any, read_datetime: Callable[[Any], datetime]) -> datetime | None:
+    return None if value is None else read_datetime(value)

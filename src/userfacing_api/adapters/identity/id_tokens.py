@@ -9,8 +9,8 @@ from jose import jwk, jwt
 
 from userfacing_api.adapters.identity.jwt import ALGORITHM
 from userfacing_api.adapters.identity.signing_key import SigningKey
-from userfacing_api.adapters.identity.user_store import StoredUser
 from userfacing_api.domain.identity import IssuedToken
+from userfacing_api.ports.local_identity import StoredUser
 
 
 class IdTokenSigner:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from functools import partial
 
 from userfacing_api.adapters.clock import SystemClock
-from userfacing_api.adapters.db.database import Database
 from userfacing_api.adapters.identity.id_tokens import IdTokenSigner
 from userfacing_api.adapters.identity.jwt import JwksTokenVerifier, StaticJwksSource
 from userfacing_api.adapters.identity.passwords import (
@@ -21,11 +20,11 @@ from userfacing_api.adapters.identity.passwords import (
     verify_password,
 )
 from userfacing_api.adapters.identity.signing_key import ensure_signing_key
-from userfacing_api.adapters.identity.user_store import StoredUser, UserStore, user_store_for
 from userfacing_api.domain.errors import BadRequest, NotFound
 from userfacing_api.domain.identity import IssuedToken, Principal
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.identity import TokenVerifier
+from userfacing_api.ports.local_identity import SigningKeyStore, StoredUser, UserStore
 from userfacing_api.settings import Settings
 
 DEFAULT_AUDIENCE = "userfacing-api-local"
@@ -61,11 +60,11 @@ class LocalIdentityProvider:
 
 
 async def open_local_identity(
-    database: Database, settings: Settings, clock: Clock | None = None
+    users: UserStore, keys: SigningKeyStore, settings: Settings, clock: Clock | None = None
 ) -> tuple[TokenVerifier, LocalIdentityProvider]:
     """The verifier and provider of local users, creating the signing key on first start."""
     clock = clock or SystemClock()
-    key = await ensure_signing_key(database, clock)
+    key = await ensure_signing_key(keys, clock)
     issuer = settings.local_token_issuer
     audience = settings.cognito_client_id or DEFAULT_AUDIENCE
     signer = await asyncio.get_running_loop().run_in_executor(
@@ -74,4 +73,4 @@ async def open_local_identity(
     verifier = JwksTokenVerifier(
         StaticJwksSource({signer.kid: signer.public_jwk}), issuer, audience, clock
     )
-    return verifier, LocalIdentityProvider(user_store_for(database), signer, clock)
+    return verifier, LocalIdentityProvider(users, signer, clock)

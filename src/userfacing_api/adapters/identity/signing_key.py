@@ -9,22 +9,17 @@ that won, so instances racing at start-up still end up with the same key.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
 
-import asyncpg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from userfacing_api.adapters.db.database import Database, SqliteDatabase
-from userfacing_api.domain.errors import Unavailable
 from userfacing_api.ports.clock import Clock
+from userfacing_api.ports.local_identity import SigningKeyStore
 
 LOCAL_KID = "userfacing-local-1"
 
 _KEY_BITS = 2048
-_UNAVAILABLE = "The database cannot be reached"
 
 
 @dataclass(frozen=True)
@@ -33,13 +28,13 @@ class SigningKey:
     private_pem: str
 
 
-async def ensure_signing_key(database: Database, clock: Clock) -> SigningKey:
+async def ensure_signing_key(keys: SigningKeyStore, clock: Clock) -> SigningKey:
     """The persisted signing key, created on first use."""
-    stored = await _read(database)
+    stored = await keys.find(LOCAL_KID)
     if stored is None:
         pem = await asyncio.get_running_loop().run_in_executor(None, generate_private_pem)
-        await _insert_if_absent(database, pem, clock.now())
-        stored = await _read(database)
+        await keys.add_if_absent(LOCAL_KID, pem, clock.now())
+        stored = await keys.find(LOCAL_KID)
     if stored is None:
         raise RuntimeError("the signing key vanished right after it was stored")
     return SigningKey(LOCAL_KID, stored)
@@ -52,38 +47,3 @@ def generate_private_pem() -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode("ascii")
-
-
-async def _read(database: Database) -> str | None:
-    try:
-        if isinstance(database, SqliteDatabase):
-            rows = await database.fetch(
-                "SELECT private_pem FROM signing_keys WHERE kid = ?", (LOCAL_KID,)
-            )
-            return str(rows[0][0]) if rows else None
-        value = await database.pool.fetchval(
-            "SELECT private_pem FROM signing_keys WHERE kid = $1", LOCAL_KID
-        )
-        return None if value is None else str(value)
-    except (OSError, sqlite3.OperationalError, asyncpg.PostgresConnectionError) as err:
-        raise Unavailable(_UNAVAILABLE) from err
-
-
-async def _insert_if_absent(database: Database, pem: str, created_at: datetime) -> None:
-    try:
-        if isinstance(database, SqliteDatabase):
-            await database.execute(
-                "INSERT INTO signing_keys (kid, private_pem, created_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (kid) DO NOTHING",
-                (LOCAL_KID, pem, created_at.isoformat()),
-            )
-            return
-        await database.pool.execute(
-            "INSERT INTO signing_keys (kid, private_pem, created_at) VALUES ($1, $2, $3)"
-            " ON CONFLICT (kid) DO NOTHING",
-            LOCAL_KID,
-            pem,
-            created_at,
-        )
-    except (OSError, sqlite3.OperationalError, asyncpg.PostgresConnectionError) as err:
-        raise Unavailable(_UNAVAILABLE) from err

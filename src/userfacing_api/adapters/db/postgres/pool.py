@@ -1,4 +1,4 @@
-"""PostgreSQL connection pool and schema migrations (asyncpg)."""
+"""Opening the PostgreSQL connection pool and applying its schema migrations."""
 
 from __future__ import annotations
 

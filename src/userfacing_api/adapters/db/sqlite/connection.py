@@ -1,4 +1,4 @@
-"""SQLite connection and schema migrations (aiosqlite)."""
+"""Opening the SQLite file and applying its schema migrations."""
 
 from __future__ import annotations
 

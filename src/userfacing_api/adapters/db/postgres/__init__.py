@@ -1,0 +1,1 @@
+"""The PostgreSQL engine (asyncpg), for one or several service instances."""

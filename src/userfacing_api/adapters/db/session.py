@@ -1,0 +1,69 @@
+"""Statements on either engine, in the ports' terms, and the little SQL that differs.
+
+SQL shared by both engines is written once with PostgreSQL's numbered
+placeholders (`$1`); SQLite reads them as its own numbered placeholders (`?1`).
+Parameters are plain values and timezone-aware datetimes; each engine stores
+the datetimes its own way and `Dialect.read_datetime` reads them back.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from userfacing_api.domain.errors import InvalidInput
+from userfacing_api.ports.database import DatabaseUnavailable
+
+Failures = tuple[type[BaseException], ...]
+
+
+class Row(Protocol):
+    """A result row of either driver (`sqlite3.Row`, `asyncpg.Record`), read by column name."""
+
+    def __getitem__(self, column: str) -> Any: ...
+
+
+class Session(ABC):
+    """Statements on one connection inside a transaction, or each in a transaction of its own.
+
+    Driver failures come out as `DatabaseUnavailable`, and text the engine
+    cannot store as `InvalidInput`.
+    """
+
+    @abstractmethod
+    async def execute(self, sql: str, *parameters: Any) -> int:
+        """Run one statement; the number of rows it changed."""
+
+    @abstractmethod
+    async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
+        """The rows of one query (or of a statement's `RETURNING` clause)."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Where the engines' SQL differs."""
+
+    lock_clause: str
+    """Appended to a `SELECT` of one job to keep other transactions off it until commit."""
+    claim_filter: str
+    """How the claimed rows are chosen from the subquery `{}` that picks the due ones."""
+    greatest: str
+    """The name of the function giving the larger of two values."""
+    read_datetime: Callable[[Any], datetime]
+    """A stored date as a timezone-aware datetime."""
+
+
+@contextmanager
+def translated_errors(failures: Failures, text_refused: Failures = ()) -> Iterator[None]:
+    """A driver's errors in the ports' terms: `text_refused` (text the engine cannot
+    store) as `InvalidInput`, any other of its `failures` as `DatabaseUnavailable`."""
+    try:
+        yield
+    except text_refused as err:
+        raise InvalidInput("Text values must not contain NUL characters") from err
+    except failures as err:
+        raise DatabaseUnavailable("The database cannot be reached") from err

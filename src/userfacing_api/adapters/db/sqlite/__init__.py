@@ -1,0 +1,1 @@
+"""The SQLite engine (aiosqlite), for the embedded single-instance setup."""

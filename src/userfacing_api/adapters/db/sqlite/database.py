@@ -1,0 +1,115 @@
+"""The service's one SQLite connection, shared by every store.
+
+The connection is in autocommit mode, where a statement sent while a
+transaction is open joins that transaction and is rolled back with it. So
+statements take turns on one lock: a transaction holds it from `BEGIN
+IMMEDIATE` to `COMMIT`, any other statement for its own run, and a statement
+of one store never runs inside another store's transaction. `BEGIN IMMEDIATE`
+takes SQLite's write lock at once, which is what keeps other writers off a
+locked job.
+
+Dates are stored as ISO 8601 text in UTC with a fixed width, so comparing and
+sorting the text compares the times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from userfacing_api.adapters.db.session import Dialect, Row, Session, translated_errors
+from userfacing_api.adapters.db.stores import Database
+
+# aiosqlite raises ValueError for a statement on a closed connection.
+_STATEMENT_FAILURES = (sqlite3.Error, ValueError)
+
+SQLITE = Dialect(
+    lock_clause="",
+    claim_filter="IN ({})",
+    greatest="MAX",
+    read_datetime=datetime.fromisoformat,
+)
+
+
+class SqliteDatabase(Database):
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        super().__init__(_TurnTakingSession(connection, self._lock), SQLITE)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        """`BEGIN IMMEDIATE ... COMMIT`, or `ROLLBACK` when the block raises.
+
+        The connection is for this block only; nobody else uses it meanwhile.
+        """
+        with translated_errors((sqlite3.Error,)):
+            async with self._lock:
+                await self._connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SqliteSession(self._connection)
+                except BaseException:
+                    # Shielded: a second cancellation must not leave the transaction open.
+                    await asyncio.shield(self._rollback())
+                    raise
+                try:
+                    await self._connection.execute("COMMIT")
+                except BaseException:
+                    await asyncio.shield(self._rollback())
+                    raise
+
+    async def _rollback(self) -> None:
+        if self._connection.in_transaction:
+            await self._connection.execute("ROLLBACK")
+
+
+class _SqliteSession(Session):
+    """Statements on the connection, inside the transaction that holds it."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, *parameters: Any) -> int:
+        with translated_errors(_STATEMENT_FAILURES):
+            cursor = await self._connection.execute(_numbered(sql), _values(parameters))
+            return cursor.rowcount
+
+    async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
+        with translated_errors(_STATEMENT_FAILURES):
+            async with self._connection.execute(_numbered(sql), _values(parameters)) as cursor:
+                return list(await cursor.fetchall())
+
+
+class _TurnTakingSession(_SqliteSession):
+    """Each statement in a transaction of its own, in its turn on the connection."""
+
+    def __init__(self, connection: aiosqlite.Connection, lock: asyncio.Lock) -> None:
+        super().__init__(connection)
+        self._lock = lock
+
+    async def execute(self, sql: str, *parameters: Any) -> int:
+        async with self._lock:
+            return await super().execute(sql, *parameters)
+
+    async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
+        async with self._lock:
+            return await super().fetch(sql, *parameters)
+
+
+def _numbered(sql: str) -> str:
+    """PostgreSQL's `$1` placeholders as SQLite's `?1` (the shared SQL holds no other `$`)."""
+    return sql.replace("$", "?")
+
+
+def _values(parameters: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(_text(value) if isinstance(value, datetime) else value for value in parameters)
+
+
+def _text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
