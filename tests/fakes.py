@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 from userfacing_api.domain.applications import Catalogue
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
-from userfacing_api.domain.files import FileInfo, FileRequest, FileType, normalise_path, parent
+from userfacing_api.domain.files import FileInfo, FileRequest, FileType
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import Job, JobStatus
+from userfacing_api.domain.paths import UserPath
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.database import DatabaseUnavailable
 from userfacing_api.ports.jobs import (
@@ -71,24 +73,24 @@ class InMemoryFileStorage(FileStorage):
     async def ping(self) -> None:
         self._check_available()
 
-    def uri(self, user_id: str, path: str) -> str:
-        self._check(user_id, path)
+    def uri(self, user_id: UserId, path: UserPath) -> str:
+        self._check_available()
         return f"memory://{user_id}/{path}"
 
     async def presigned_download(
-        self, user_id: str, path: str, expires_in: int
+        self, user_id: UserId, path: UserPath, expires_in: int
     ) -> FileRequest | None:
-        self._check(user_id, path)
+        self._check_available()
         return None
 
     async def presigned_upload(
-        self, user_id: str, folder: str, expires_in: int
+        self, user_id: UserId, folder: UserPath, expires_in: int
     ) -> FileRequest | None:
-        self._check(user_id, folder)
+        self._check_available()
         return None
 
-    async def stat(self, user_id: str, path: str) -> FileInfo | None:
-        self._check(user_id, path)
+    async def stat(self, user_id: UserId, path: UserPath) -> FileInfo | None:
+        self._check_available()
         stored = self.files.get((user_id, path))
         if stored is not None:
             return self._file_info(path, stored)
@@ -99,7 +101,9 @@ class InMemoryFileStorage(FileStorage):
             return None
         return FileInfo(path=path, type=FileType.DIRECTORY, modified=modified)
 
-    async def list(self, user_id: str, folder: str, *, recursive: bool) -> builtins.list[FileInfo]:
+    async def list(
+        self, user_id: UserId, folder: UserPath, *, recursive: bool
+    ) -> builtins.list[FileInfo]:
         info = await self.stat(user_id, folder)
         if info is None or not info.is_dir:
             raise NotFound(f"Folder {folder!r} does not exist")
@@ -109,18 +113,20 @@ class InMemoryFileStorage(FileStorage):
             rest = path.removeprefix(prefix)
             if not path.startswith(prefix) or (not recursive and "/" in rest):
                 continue
-            entry = await self.stat(user_id, path)
+            entry = await self.stat(user_id, UserPath(path))
             assert entry is not None
             entries.append(entry)
         return entries
 
-    async def write(self, user_id: str, path: str, chunks: AsyncIterable[bytes]) -> FileInfo:
-        self._check(user_id, path)
+    async def write(
+        self, user_id: UserId, path: UserPath, chunks: AsyncIterable[bytes]
+    ) -> FileInfo:
+        self._check_available()
         if not path:
             raise InvalidInput("The root folder cannot be written as a file")
         if (user_id, path) in self.folders:
             raise AlreadyExists(f"A folder already exists at {path!r}")
-        self._make_folders(user_id, parent(path))
+        self._make_folders(user_id, path.parent)
         received = [chunk async for chunk in chunks]
         self._check_available()
         self._versions += 1
@@ -129,9 +135,9 @@ class InMemoryFileStorage(FileStorage):
         return self._file_info(path, stored)
 
     async def read(
-        self, user_id: str, path: str, start: int = 0, end: int | None = None
+        self, user_id: UserId, path: UserPath, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
-        self._check(user_id, path)
+        self._check_available()
         if start < 0 or (end is not None and end < start):
             raise InvalidInput(f"Invalid byte range {start}-{end}")
         stored = self.files.get((user_id, path))
@@ -141,13 +147,12 @@ class InMemoryFileStorage(FileStorage):
         for offset in range(0, len(content), self._chunk_size):
             yield content[offset : offset + self._chunk_size]
 
-    async def make_folder(self, user_id: str, path: str) -> None:
-        self._check(user_id, path)
+    async def make_folder(self, user_id: UserId, path: UserPath) -> None:
+        self._check_available()
         self._make_folders(user_id, path)
 
-    async def move(self, user_id: str, source: str, target: str) -> None:
-        self._check(user_id, source)
-        self._check(user_id, target)
+    async def move(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
+        self._check_available()
         if not source or not target:
             raise InvalidInput("The root folder cannot be moved")
         if target == source or target.startswith(f"{source}/"):
@@ -156,18 +161,18 @@ class InMemoryFileStorage(FileStorage):
             raise NotFound(f"{source!r} does not exist")
         if await self.stat(user_id, target) is not None:
             raise AlreadyExists(f"{target!r} already exists")
-        self._make_folders(user_id, parent(target))
+        self._make_folders(user_id, target.parent)
         _move_keys(self.files, user_id, source, target)
         _move_keys(self.folders, user_id, source, target)
 
-    async def delete(self, user_id: str, path: str) -> None:
-        self._check(user_id, path)
+    async def delete(self, user_id: UserId, path: UserPath) -> None:
+        self._check_available()
         for key in [*self.files, *self.folders]:
             if key[0] == user_id and _is_at_or_below(key[1], path):
                 self.files.pop(key, None)
                 self.folders.pop(key, None)
 
-    def _make_folders(self, user_id: str, path: str) -> None:
+    def _make_folders(self, user_id: UserId, path: UserPath) -> None:
         segments = path.split("/") if path else []
         for depth in range(1, len(segments) + 1):
             if (user_id, "/".join(segments[:depth])) in self.files:
@@ -189,13 +194,6 @@ class InMemoryFileStorage(FileStorage):
         if self._clock is not None:
             return self._clock.now()
         return self.EPOCH + timedelta(seconds=self._versions)
-
-    def _check(self, user_id: str, path: str) -> None:
-        self._check_available()
-        if not user_id or "/" in user_id or normalise_path(user_id) != user_id:
-            raise InvalidInput("User id cannot name a folder")
-        if normalise_path(path) != path:
-            raise InvalidInput(f"Path {path!r} is not normalised")
 
     def _check_available(self) -> None:
         if not self.available:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from userfacing_api.adapters.storage.local import LocalFileStorage
+from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.paths import UserPath
 from userfacing_api.settings import Settings
 
 
@@ -53,7 +55,7 @@ class UserFiles:
         self.root = Path(settings.user_data_root_path)
 
     async def put(self, user_id: str, path: str, content: bytes = b"x") -> None:
-        await self.storage.write(user_id, path, _bytes(content))
+        await self.storage.write(UserId(user_id), UserPath(path), _bytes(content))
 
     async def put_inputs(self, user_id: str) -> None:
         """The input folders of `job_body()`."""

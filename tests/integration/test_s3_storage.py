@@ -18,9 +18,11 @@ from tests.integration.s3_support import BUCKET_REGION, USER_DATA_PREFIX
 from userfacing_api.adapters.storage.s3 import MiB, S3FileStorage, open_s3_storage
 from userfacing_api.domain.errors import NotFound
 from userfacing_api.domain.files import FileInfo, FileType
+from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.paths import UserPath
 from userfacing_api.ports.storage import FileStorage, StorageUnavailable
 
-USER = "alice"
+USER = UserId("alice")
 MANY = 1005
 """More objects than one listing page (1,000) holds."""
 CONCURRENT_PUTS = 32
@@ -33,7 +35,7 @@ async def chunks_of(*blocks: bytes) -> AsyncIterator[bytes]:
 
 
 async def read_all(
-    storage: FileStorage, path: str, start: int = 0, end: int | None = None
+    storage: FileStorage, path: UserPath, start: int = 0, end: int | None = None
 ) -> bytes:
     return b"".join([chunk async for chunk in storage.read(USER, path, start, end)])
 
@@ -69,7 +71,7 @@ def by_path(entries: list[FileInfo]) -> dict[str, FileInfo]:
 async def test_several_files_uploaded_through_one_presigned_post_are_listed(
     s3_storage: S3FileStorage,
 ) -> None:
-    request = await s3_storage.presigned_upload(USER, "data/exp", expires_in=600)
+    request = await s3_storage.presigned_upload(USER, UserPath("data/exp"), expires_in=600)
     assert request is not None
     assert request.method == "post"
     assert request.headers == {}
@@ -82,7 +84,7 @@ async def test_several_files_uploaded_through_one_presigned_post_are_listed(
             async with http.post(request.url, data=form) as answer:
                 assert answer.status in (200, 201, 204), await answer.text()
 
-    listed = await s3_storage.list(USER, "data/exp", recursive=False)
+    listed = await s3_storage.list(USER, UserPath("data/exp"), recursive=False)
     assert {(entry.path, entry.size) for entry in listed} == {
         (f"data/exp/{name}", len(content)) for name, content in files.items()
     }
@@ -96,7 +98,7 @@ async def test_presigned_post_signs_a_policy_confining_keys_to_the_folder(
     S3 refuses a POST whose key does not satisfy the `starts-with` condition of
     the policy, and the policy cannot be altered without breaking its signature.
     """
-    request = await s3_storage.presigned_upload(USER, "data/exp", expires_in=600)
+    request = await s3_storage.presigned_upload(USER, UserPath("data/exp"), expires_in=600)
     assert request is not None
     folder = f"{USER_DATA_PREFIX}/{USER}/data/exp/"
     assert request.data["key"] == folder + "${filename}"
@@ -120,9 +122,9 @@ async def test_presigned_post_signs_a_policy_confining_keys_to_the_folder(
 
 async def test_presigned_get_downloads_the_file_bytes(s3_storage: S3FileStorage) -> None:
     content = bytes(range(256)) * 100
-    await s3_storage.write(USER, "data/exp/a.tif", chunks_of(content))
+    await s3_storage.write(USER, UserPath("data/exp/a.tif"), chunks_of(content))
 
-    request = await s3_storage.presigned_download(USER, "data/exp/a.tif", expires_in=600)
+    request = await s3_storage.presigned_download(USER, UserPath("data/exp/a.tif"), expires_in=600)
 
     assert request is not None
     assert (request.method, request.headers, request.data) == ("get", {}, {})
@@ -145,32 +147,36 @@ async def test_a_bucket_laid_out_by_the_original_service_is_read(
     ):
         await s3_client.put_object(Bucket=s3_bucket, Key=key, Body=body)
 
-    assert (await s3_storage.stat(USER, "config")) == FileInfo("config", FileType.DIRECTORY)
-    assert (await s3_storage.stat(USER, "data/exp1")) == FileInfo("data/exp1", FileType.DIRECTORY)
-    assert (await s3_storage.stat(USER, "artifact/run")) == FileInfo(
+    assert (await s3_storage.stat(USER, UserPath("config"))) == FileInfo(
+        "config", FileType.DIRECTORY
+    )
+    assert (await s3_storage.stat(USER, UserPath("data/exp1"))) == FileInfo(
+        "data/exp1", FileType.DIRECTORY
+    )
+    assert (await s3_storage.stat(USER, UserPath("artifact/run"))) == FileInfo(
         "artifact/run", FileType.DIRECTORY
     )
-    image = await s3_storage.stat(USER, "data/exp1/a.tif")
+    image = await s3_storage.stat(USER, UserPath("data/exp1/a.tif"))
     assert image is not None
     assert (image.type, image.size) == (FileType.FILE, 19)
-    assert await s3_storage.stat(USER, "data/exp") is None
+    assert await s3_storage.stat(USER, UserPath("data/exp")) is None
     with pytest.raises(NotFound):
-        await s3_storage.list(USER, "data/exp", recursive=False)
+        await s3_storage.list(USER, UserPath("data/exp"), recursive=False)
 
-    top = await s3_storage.list(USER, "", recursive=False)
+    top = await s3_storage.list(USER, UserPath(""), recursive=False)
     assert {(entry.path, entry.type) for entry in top} == {
         ("config", FileType.DIRECTORY),
         ("data", FileType.DIRECTORY),
         ("artifact", FileType.DIRECTORY),
     }
-    data = by_path(await s3_storage.list(USER, "data", recursive=True))
+    data = by_path(await s3_storage.list(USER, UserPath("data"), recursive=True))
     assert data["data/exp1"].type is FileType.DIRECTORY
     assert (data["data/exp1/a.tif"].type, data["data/exp1/a.tif"].size) == (FileType.FILE, 19)
     assert set(data) == {"data/exp1", "data/exp1/a.tif"}
-    artifact = by_path(await s3_storage.list(USER, "artifact", recursive=True))
+    artifact = by_path(await s3_storage.list(USER, UserPath("artifact"), recursive=True))
     assert set(artifact) == {"artifact/run", "artifact/run/nested", "artifact/run/nested/b.bin"}
     assert artifact["artifact/run/nested/b.bin"].size == 5
-    assert await read_all(s3_storage, "data/exp1/a.tif") == b"nineteen bytes long"
+    assert await read_all(s3_storage, UserPath("data/exp1/a.tif")) == b"nineteen bytes long"
 
 
 async def test_keys_no_normalised_path_names_are_left_out_of_listings(
@@ -181,7 +187,7 @@ async def test_keys_no_normalised_path_names_are_left_out_of_listings(
     await s3_client.put_object(Bucket=s3_bucket, Key=f"{root}/data//twice.txt", Body=b"x")
     await s3_client.put_object(Bucket=s3_bucket, Key=f"{root}/data/../escape.txt", Body=b"x")
 
-    listed = await s3_storage.list(USER, "data", recursive=True)
+    listed = await s3_storage.list(USER, UserPath("data"), recursive=True)
 
     assert [entry.path for entry in listed] == ["data/ok.txt"]
 
@@ -192,8 +198,8 @@ async def test_a_folder_of_more_than_a_thousand_objects_lists_completely(
     folder = f"{USER_DATA_PREFIX}/{USER}/data/many"
     await put_many(s3_client, s3_bucket, [f"{folder}/{index:04}.bin" for index in range(MANY)])
 
-    shallow = await s3_storage.list(USER, "data/many", recursive=False)
-    deep = await s3_storage.list(USER, "data", recursive=True)
+    shallow = await s3_storage.list(USER, UserPath("data/many"), recursive=False)
+    deep = await s3_storage.list(USER, UserPath("data"), recursive=True)
 
     expected = {f"data/many/{index:04}.bin" for index in range(MANY)}
     assert {entry.path for entry in shallow} == expected
@@ -207,12 +213,12 @@ async def test_deleting_a_folder_of_more_than_a_thousand_objects_removes_them_al
     folder = f"{USER_DATA_PREFIX}/{USER}/output/job"
     keys = [f"{folder}/{index // 100}/{index:04}.bin" for index in range(MANY)]
     await put_many(s3_client, s3_bucket, keys)
-    await s3_storage.make_folder(USER, "output/job")
-    await s3_storage.write(USER, "output/kept.txt", chunks_of(b"kept"))
+    await s3_storage.make_folder(USER, UserPath("output/job"))
+    await s3_storage.write(USER, UserPath("output/kept.txt"), chunks_of(b"kept"))
 
-    await s3_storage.delete(USER, "output/job")
+    await s3_storage.delete(USER, UserPath("output/job"))
 
-    assert await s3_storage.stat(USER, "output/job") is None
+    assert await s3_storage.stat(USER, UserPath("output/job")) is None
     remaining = await keys_in(s3_client, s3_bucket)
     assert [key for key in remaining if key.startswith(f"{folder}/")] == []
     assert f"{USER_DATA_PREFIX}/{USER}/output/kept.txt" in remaining
@@ -223,7 +229,7 @@ async def test_a_write_larger_than_one_part_goes_up_in_parts_and_round_trips(
 ) -> None:
     blocks = [bytes([index]) * MiB for index in range(20)]
 
-    written = await s3_storage.write(USER, "data/big.bin", chunks_of(*blocks))
+    written = await s3_storage.write(USER, UserPath("data/big.bin"), chunks_of(*blocks))
 
     assert (written.path, written.type, written.size) == ("data/big.bin", FileType.FILE, 20 * MiB)
     head = await s3_client.head_object(
@@ -231,7 +237,7 @@ async def test_a_write_larger_than_one_part_goes_up_in_parts_and_round_trips(
     )
     assert head["ETag"].strip('"').endswith("-3"), "8 MiB parts: 8 + 8 + 4 MiB"
     digest = hashlib.sha256()
-    async for chunk in s3_storage.read(USER, "data/big.bin"):
+    async for chunk in s3_storage.read(USER, UserPath("data/big.bin")):
         digest.update(chunk)
     assert digest.digest() == hashlib.sha256(b"".join(blocks)).digest()
     assert await pending_uploads(s3_client, s3_bucket) == []
@@ -246,9 +252,9 @@ async def test_a_multipart_write_whose_source_fails_leaves_nothing_behind(
         raise ConnectionResetError("the client went away")
 
     with pytest.raises(ConnectionResetError):
-        await s3_storage.write(USER, "data/broken.bin", failing())
+        await s3_storage.write(USER, UserPath("data/broken.bin"), failing())
 
-    assert await s3_storage.stat(USER, "data/broken.bin") is None
+    assert await s3_storage.stat(USER, UserPath("data/broken.bin")) is None
     assert await pending_uploads(s3_client, s3_bucket) == []
 
 
@@ -264,7 +270,7 @@ async def test_a_cancelled_multipart_write_is_aborted(
         await asyncio.Event().wait()
         yield b"never"
 
-    writing = asyncio.create_task(s3_storage.write(USER, "data/stalled.bin", stalling()))
+    writing = asyncio.create_task(s3_storage.write(USER, UserPath("data/stalled.bin"), stalling()))
     await asyncio.wait_for(parts_sent.wait(), WAIT_SECONDS)
     assert len(await pending_uploads(s3_client, s3_bucket)) == 1
 
@@ -273,20 +279,20 @@ async def test_a_cancelled_multipart_write_is_aborted(
         await writing
 
     assert await pending_uploads(s3_client, s3_bucket) == []
-    assert await s3_storage.stat(USER, "data/stalled.bin") is None
+    assert await s3_storage.stat(USER, UserPath("data/stalled.bin")) is None
 
 
 async def test_a_failed_write_keeps_the_previous_content(s3_storage: S3FileStorage) -> None:
-    await s3_storage.write(USER, "data/a.bin", chunks_of(b"old"))
+    await s3_storage.write(USER, UserPath("data/a.bin"), chunks_of(b"old"))
 
     async def failing() -> AsyncIterator[bytes]:
         yield b"new"
         raise ConnectionResetError("the client went away")
 
     with pytest.raises(ConnectionResetError):
-        await s3_storage.write(USER, "data/a.bin", failing())
+        await s3_storage.write(USER, UserPath("data/a.bin"), failing())
 
-    assert await read_all(s3_storage, "data/a.bin") == b"old"
+    assert await read_all(s3_storage, UserPath("data/a.bin")) == b"old"
 
 
 async def test_a_file_above_the_copy_limit_is_moved_with_a_multipart_copy(
@@ -296,12 +302,12 @@ async def test_a_file_above_the_copy_limit_is_moved_with_a_multipart_copy(
         s3_client, s3_bucket, USER_DATA_PREFIX, copy_limit=6 * MiB, copy_part_size=5 * MiB
     )
     content = b"".join(bytes([index]) * MiB for index in range(12))
-    await storage.write(USER, "data/big.bin", chunks_of(content))
+    await storage.write(USER, UserPath("data/big.bin"), chunks_of(content))
 
-    await storage.move(USER, "data/big.bin", "data/moved/big.bin")
+    await storage.move(USER, UserPath("data/big.bin"), UserPath("data/moved/big.bin"))
 
-    assert await storage.stat(USER, "data/big.bin") is None
-    assert await read_all(storage, "data/moved/big.bin") == content
+    assert await storage.stat(USER, UserPath("data/big.bin")) is None
+    assert await read_all(storage, UserPath("data/moved/big.bin")) == content
     head = await s3_client.head_object(
         Bucket=s3_bucket, Key=f"{USER_DATA_PREFIX}/{USER}/data/moved/big.bin"
     )
@@ -310,23 +316,23 @@ async def test_a_file_above_the_copy_limit_is_moved_with_a_multipart_copy(
 
 
 async def test_ranges_are_read_from_the_object(s3_storage: S3FileStorage) -> None:
-    await s3_storage.write(USER, "data/digits.txt", chunks_of(b"0123456789"))
+    await s3_storage.write(USER, UserPath("data/digits.txt"), chunks_of(b"0123456789"))
 
-    assert await read_all(s3_storage, "data/digits.txt", 2, 5) == b"234"
-    assert await read_all(s3_storage, "data/digits.txt", 7) == b"789"
-    assert await read_all(s3_storage, "data/digits.txt", 8, 50) == b"89"
-    assert await read_all(s3_storage, "data/digits.txt", 10) == b""
-    assert await read_all(s3_storage, "data/digits.txt", 4, 4) == b""
+    assert await read_all(s3_storage, UserPath("data/digits.txt"), 2, 5) == b"234"
+    assert await read_all(s3_storage, UserPath("data/digits.txt"), 7) == b"789"
+    assert await read_all(s3_storage, UserPath("data/digits.txt"), 8, 50) == b"89"
+    assert await read_all(s3_storage, UserPath("data/digits.txt"), 10) == b""
+    assert await read_all(s3_storage, UserPath("data/digits.txt"), 4, 4) == b""
     with pytest.raises(NotFound):
-        await read_all(s3_storage, "data/missing.txt")
+        await read_all(s3_storage, UserPath("data/missing.txt"))
     with pytest.raises(NotFound):
-        await read_all(s3_storage, "data")
+        await read_all(s3_storage, UserPath("data"))
 
 
 async def test_folders_are_zero_byte_objects_ending_in_a_slash(
     s3_client: Any, s3_bucket: str, s3_storage: S3FileStorage
 ) -> None:
-    await s3_storage.make_folder(USER, "config/sub/deeper")
+    await s3_storage.make_folder(USER, UserPath("config/sub/deeper"))
 
     root = f"{USER_DATA_PREFIX}/{USER}"
     assert sorted(await keys_in(s3_client, s3_bucket)) == [
@@ -339,11 +345,11 @@ async def test_folders_are_zero_byte_objects_ending_in_a_slash(
 
 
 async def test_uris_name_the_bucket_and_key(s3_bucket: str, s3_storage: S3FileStorage) -> None:
-    assert s3_storage.uri(USER, "data/exp/a.tif") == (
+    assert s3_storage.uri(USER, UserPath("data/exp/a.tif")) == (
         f"s3://{s3_bucket}/{USER_DATA_PREFIX}/{USER}/data/exp/a.tif"
     )
     assert (
-        s3_storage.uri(USER, "output/job")
+        s3_storage.uri(USER, UserPath("output/job"))
         == f"s3://{s3_bucket}/{USER_DATA_PREFIX}/{USER}/output/job"
     )
 
@@ -352,9 +358,9 @@ async def test_an_empty_prefix_puts_user_trees_at_the_top_of_the_bucket(
     s3_client: Any, s3_bucket: str
 ) -> None:
     async with open_s3_storage(s3_bucket, BUCKET_REGION, "") as storage:
-        await storage.write(USER, "data/a.txt", chunks_of(b"abc"))
-        listed = await storage.list(USER, "", recursive=True)
-        uri = storage.uri(USER, "data/a.txt")
+        await storage.write(USER, UserPath("data/a.txt"), chunks_of(b"abc"))
+        listed = await storage.list(USER, UserPath(""), recursive=True)
+        uri = storage.uri(USER, UserPath("data/a.txt"))
 
     assert "alice/data/a.txt" in await keys_in(s3_client, s3_bucket)
     assert {(entry.path, entry.size) for entry in listed} == {("data", None), ("data/a.txt", 3)}
@@ -362,13 +368,13 @@ async def test_an_empty_prefix_puts_user_trees_at_the_top_of_the_bucket(
 
 
 async def test_users_do_not_see_each_others_files(s3_storage: S3FileStorage) -> None:
-    await s3_storage.write("alice", "data/a.txt", chunks_of(b"a"))
-    await s3_storage.write("alice2", "data/b.txt", chunks_of(b"b"))
+    await s3_storage.write(USER, UserPath("data/a.txt"), chunks_of(b"a"))
+    await s3_storage.write(UserId("alice2"), UserPath("data/b.txt"), chunks_of(b"b"))
 
-    assert [entry.path for entry in await s3_storage.list("alice", "data", recursive=True)] == [
-        "data/a.txt"
-    ]
-    assert await s3_storage.stat("alice", "data/b.txt") is None
+    assert [
+        entry.path for entry in await s3_storage.list(USER, UserPath("data"), recursive=True)
+    ] == ["data/a.txt"]
+    assert await s3_storage.stat(USER, UserPath("data/b.txt")) is None
 
 
 async def test_ping_answers_for_an_existing_bucket_only(
@@ -387,7 +393,7 @@ async def test_an_unreachable_endpoint_is_reported_as_unavailable(
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     async with open_s3_storage("any-bucket", BUCKET_REGION, USER_DATA_PREFIX) as storage:
         with pytest.raises(StorageUnavailable) as raised:
-            await storage.stat(USER, "data/a.txt")
+            await storage.stat(USER, UserPath("data/a.txt"))
         with pytest.raises(StorageUnavailable):
             await storage.ping()
 
@@ -401,8 +407,10 @@ async def test_presigned_requests_address_the_buckets_regional_endpoint(
     after its creation, which breaks presigned POSTs: the regional name avoids that."""
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     async with open_s3_storage("decode-data", "eu-central-1", USER_DATA_PREFIX) as storage:
-        upload = await storage.presigned_upload(USER, "data/exp", expires_in=600)
-        download = await storage.presigned_download(USER, "data/exp/a.tif", expires_in=600)
+        upload = await storage.presigned_upload(USER, UserPath("data/exp"), expires_in=600)
+        download = await storage.presigned_download(
+            USER, UserPath("data/exp/a.tif"), expires_in=600
+        )
 
     assert upload is not None
     assert download is not None

@@ -19,8 +19,9 @@ from tests.fakes import (
 )
 from userfacing_api.domain.applications import Catalogue, parse_catalogue
 from userfacing_api.domain.delivery import RetryPolicy
-from userfacing_api.domain.identity import Principal
+from userfacing_api.domain.identity import Principal, UserId
 from userfacing_api.domain.jobs import ApplicationRef, InputFolders, JobSpec
+from userfacing_api.domain.paths import UserPath
 from userfacing_api.service_layer.background import BackgroundTasks
 from userfacing_api.service_layer.delivery import JobDeliveries
 from userfacing_api.service_layer.dispatcher import DeliveryDispatcher
@@ -97,7 +98,7 @@ class JobWorld:
         self.wakes += 1
 
     async def put_file(self, user_id: str, path: str, content: bytes = b"x") -> None:
-        await self.storage.write(user_id, path, _bytes(content))
+        await self.storage.write(UserId(user_id), UserPath(path), _bytes(content))
 
     async def put_inputs(self, user_id: str = "alice") -> None:
         """The input folders of `train_spec()`: `config/exp1` and `data/beads`."""

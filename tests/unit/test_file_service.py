@@ -8,8 +8,13 @@ import pytest
 
 from tests.fakes import InMemoryFileStorage
 from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
-from userfacing_api.domain.files import ROOT_FOLDERS, FileInfo, FileType
+from userfacing_api.domain.files import FileInfo, FileType
+from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.paths import ROOT_FOLDERS, UserPath
 from userfacing_api.service_layer.files import FileService
+
+ALICE = UserId("alice")
+BOB = UserId("bob")
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
@@ -30,7 +35,7 @@ def service(storage: InMemoryFileStorage) -> FileService:
 async def upload(
     service: FileService, kind: str, folder: str, name: str, content: bytes
 ) -> FileInfo:
-    return await service.upload("alice", kind, folder, name, chunks_of(content))
+    return await service.upload(ALICE, kind, folder, name, chunks_of(content))
 
 
 def paths(entries: list[FileInfo]) -> list[str]:
@@ -42,7 +47,7 @@ async def test_the_five_root_folders_are_created_on_first_use(
 ) -> None:
     assert storage.paths("alice") == set()
 
-    listed = await service.list_folder("alice", "", show_dirs=True, recursive=False)
+    listed = await service.list_folder(ALICE, "", show_dirs=True, recursive=False)
 
     assert paths(listed) == sorted(ROOT_FOLDERS)
     assert all(entry.type is FileType.DIRECTORY for entry in listed)
@@ -54,28 +59,20 @@ async def test_each_user_gets_a_tree_of_their_own(
 ) -> None:
     await upload(service, "data", "exp1", "a.tif", b"alice's")
 
-    listed = await service.list_folder("bob", "data", show_dirs=True, recursive=True)
+    listed = await service.list_folder(BOB, "data", show_dirs=True, recursive=True)
 
     assert listed == []
     assert storage.paths("bob") == set(ROOT_FOLDERS)
     with pytest.raises(NotFound):
-        await service.stat("bob", "data/exp1/a.tif")
-
-
-@pytest.mark.parametrize("user_id", ["", "..", "a/b", "a\x00"])
-async def test_a_user_id_that_cannot_name_a_folder_is_refused(
-    service: FileService, user_id: str
-) -> None:
-    with pytest.raises(InvalidInput):
-        await service.list_folder(user_id, "", show_dirs=True, recursive=False)
+        await service.stat(BOB, "data/exp1/a.tif")
 
 
 async def test_a_listing_is_sorted_by_path(service: FileService) -> None:
     for name in ("c.tif", "a.tif", "b.tif"):
         await upload(service, "data", "exp1", name, b"x")
-    await service.create_folder("alice", "data", "exp1/b")
+    await service.create_folder(ALICE, "data", "exp1/b")
 
-    listed = await service.list_folder("alice", "data/exp1", show_dirs=True, recursive=False)
+    listed = await service.list_folder(ALICE, "data/exp1", show_dirs=True, recursive=False)
 
     assert paths(listed) == ["data/exp1/a.tif", "data/exp1/b", "data/exp1/b.tif", "data/exp1/c.tif"]
 
@@ -84,9 +81,9 @@ async def test_a_listing_without_folders_shows_only_files(service: FileService) 
     await upload(service, "data", "exp1", "a.tif", b"x")
     await upload(service, "data", "exp1/deep", "b.tif", b"x")
 
-    flat = await service.list_folder("alice", "data", show_dirs=False, recursive=False)
-    deep = await service.list_folder("alice", "data", show_dirs=False, recursive=True)
-    with_dirs = await service.list_folder("alice", "data", show_dirs=True, recursive=True)
+    flat = await service.list_folder(ALICE, "data", show_dirs=False, recursive=False)
+    deep = await service.list_folder(ALICE, "data", show_dirs=False, recursive=True)
+    with_dirs = await service.list_folder(ALICE, "data", show_dirs=True, recursive=True)
 
     assert flat == []
     assert paths(deep) == ["data/exp1/a.tif", "data/exp1/deep/b.tif"]
@@ -101,8 +98,8 @@ async def test_a_listing_without_folders_shows_only_files(service: FileService) 
 async def test_a_folder_path_is_normalised_before_listing(service: FileService) -> None:
     await upload(service, "data", "exp1", "a.tif", b"x")
 
-    listed = await service.list_folder("alice", "/data//exp1/", show_dirs=True, recursive=False)
-    root = await service.list_folder("alice", "//", show_dirs=True, recursive=False)
+    listed = await service.list_folder(ALICE, "/data//exp1/", show_dirs=True, recursive=False)
+    root = await service.list_folder(ALICE, "//", show_dirs=True, recursive=False)
 
     assert paths(listed) == ["data/exp1/a.tif"]
     assert paths(root) == sorted(ROOT_FOLDERS)
@@ -112,9 +109,9 @@ async def test_listing_a_missing_folder_or_a_file_is_not_found(service: FileServ
     await upload(service, "data", "", "a.tif", b"x")
 
     with pytest.raises(NotFound):
-        await service.list_folder("alice", "data/missing", show_dirs=True, recursive=False)
+        await service.list_folder(ALICE, "data/missing", show_dirs=True, recursive=False)
     with pytest.raises(NotFound):
-        await service.list_folder("alice", "data/a.tif", show_dirs=True, recursive=False)
+        await service.list_folder(ALICE, "data/a.tif", show_dirs=True, recursive=False)
 
 
 async def test_an_upload_lands_in_its_folder(
@@ -134,9 +131,9 @@ async def test_uploads_go_only_into_config_data_or_artifact(
     with pytest.raises(InvalidInput, match="config, data, artifact"):
         await upload(service, kind, "exp1", "a.tif", b"x")
     with pytest.raises(InvalidInput):
-        await service.create_folder("alice", kind, "exp1")
+        await service.create_folder(ALICE, kind, "exp1")
     with pytest.raises(InvalidInput):
-        await service.upload_request("alice", kind, "exp1")
+        await service.upload_request(ALICE, kind, "exp1")
 
     assert storage.files == {}
 
@@ -152,7 +149,7 @@ async def test_an_upload_file_name_must_be_one_plain_segment(
 
 
 async def test_an_upload_cannot_replace_a_folder(service: FileService) -> None:
-    await service.create_folder("alice", "data", "exp1/a.tif")
+    await service.create_folder(ALICE, "data", "exp1/a.tif")
 
     with pytest.raises(AlreadyExists):
         await upload(service, "data", "exp1", "a.tif", b"x")
@@ -169,35 +166,35 @@ async def test_an_upload_replaces_a_file_of_the_same_name(
 
 
 async def test_creating_a_folder_makes_its_parents(service: FileService) -> None:
-    created = await service.create_folder("alice", "artifact", "/model/v1/")
+    created = await service.create_folder(ALICE, "artifact", "/model/v1/")
 
     assert created == FileInfo(path="artifact/model/v1", type=FileType.DIRECTORY)
-    assert (await service.stat("alice", "artifact/model")).is_dir
+    assert (await service.stat(ALICE, "artifact/model")).is_dir
 
 
 async def test_a_folder_cannot_be_created_where_a_file_is(service: FileService) -> None:
     await upload(service, "data", "", "exp1", b"x")
 
     with pytest.raises(AlreadyExists):
-        await service.create_folder("alice", "data", "exp1")
+        await service.create_folder(ALICE, "data", "exp1")
 
 
 async def test_renaming_a_file_moves_it(service: FileService, storage: InMemoryFileStorage) -> None:
     await upload(service, "data", "exp1", "a.tif", b"content")
 
-    renamed = await service.rename("alice", "data/exp1/a.tif", "/data/exp2/b.tif")
+    renamed = await service.rename(ALICE, "data/exp1/a.tif", "/data/exp2/b.tif")
 
     assert renamed.path == "data/exp2/b.tif"
     assert renamed.size == 7
     assert storage.content("alice", "data/exp2/b.tif") == b"content"
     with pytest.raises(NotFound):
-        await service.stat("alice", "data/exp1/a.tif")
+        await service.stat(ALICE, "data/exp1/a.tif")
 
 
 async def test_renaming_an_empty_folder_moves_it(service: FileService) -> None:
-    await service.create_folder("alice", "data", "old")
+    await service.create_folder(ALICE, "data", "old")
 
-    renamed = await service.rename("alice", "data/old", "artifact/new")
+    renamed = await service.rename(ALICE, "data/old", "artifact/new")
 
     assert renamed.path == "artifact/new"
     assert renamed.is_dir
@@ -205,14 +202,14 @@ async def test_renaming_an_empty_folder_moves_it(service: FileService) -> None:
 
 async def test_renaming_something_missing_is_not_found(service: FileService) -> None:
     with pytest.raises(NotFound):
-        await service.rename("alice", "data/missing.tif", "data/b.tif")
+        await service.rename(ALICE, "data/missing.tif", "data/b.tif")
 
 
 async def test_renaming_a_folder_with_content_is_not_allowed(service: FileService) -> None:
     await upload(service, "data", "exp1", "a.tif", b"x")
 
     with pytest.raises(NotAllowed):
-        await service.rename("alice", "data/exp1", "data/exp2")
+        await service.rename(ALICE, "data/exp1", "data/exp2")
 
 
 @pytest.mark.parametrize("folder", [*ROOT_FOLDERS, "", "/", "data/"])
@@ -220,7 +217,7 @@ async def test_the_root_and_its_five_folders_cannot_be_renamed(
     service: FileService, folder: str
 ) -> None:
     with pytest.raises(NotAllowed):
-        await service.rename("alice", folder, "data/renamed")
+        await service.rename(ALICE, folder, "data/renamed")
 
 
 @pytest.mark.parametrize("target", [*ROOT_FOLDERS, "", "/"])
@@ -230,18 +227,18 @@ async def test_nothing_can_be_renamed_to_the_root_or_its_five_folders(
     await upload(service, "data", "", "a.tif", b"x")
 
     with pytest.raises(NotAllowed):
-        await service.rename("alice", "data/a.tif", target)
+        await service.rename(ALICE, "data/a.tif", target)
 
 
 async def test_nothing_can_be_renamed_out_of_the_five_folders(service: FileService) -> None:
     await upload(service, "data", "", "a.tif", b"x")
 
     with pytest.raises(InvalidInput):
-        await service.rename("alice", "data/a.tif", "a.tif")
+        await service.rename(ALICE, "data/a.tif", "a.tif")
     with pytest.raises(InvalidInput):
-        await service.rename("alice", "data/a.tif", "elsewhere/a.tif")
+        await service.rename(ALICE, "data/a.tif", "elsewhere/a.tif")
 
-    assert (await service.stat("alice", "data/a.tif")).size == 1
+    assert (await service.stat(ALICE, "data/a.tif")).size == 1
 
 
 async def test_renaming_onto_an_existing_path_is_a_conflict(
@@ -251,7 +248,7 @@ async def test_renaming_onto_an_existing_path_is_a_conflict(
     await upload(service, "data", "", "b.tif", b"b")
 
     with pytest.raises(AlreadyExists):
-        await service.rename("alice", "data/a.tif", "data/b.tif")
+        await service.rename(ALICE, "data/a.tif", "data/b.tif")
 
     assert storage.content("alice", "data/a.tif") == b"a"
     assert storage.content("alice", "data/b.tif") == b"b"
@@ -260,7 +257,7 @@ async def test_renaming_onto_an_existing_path_is_a_conflict(
 async def test_renaming_a_file_to_its_own_path_changes_nothing(service: FileService) -> None:
     uploaded = await upload(service, "data", "", "a.tif", b"a")
 
-    assert await service.rename("alice", "data/a.tif", "/data/a.tif") == uploaded
+    assert await service.rename(ALICE, "data/a.tif", "/data/a.tif") == uploaded
 
 
 async def test_deleting_a_file_or_folder_removes_it(
@@ -269,8 +266,8 @@ async def test_deleting_a_file_or_folder_removes_it(
     await upload(service, "data", "exp1", "a.tif", b"x")
     await upload(service, "data", "exp2/deep", "b.tif", b"x")
 
-    await service.delete("alice", "data/exp1/a.tif")
-    await service.delete("alice", "data/exp2")
+    await service.delete(ALICE, "data/exp1/a.tif")
+    await service.delete(ALICE, "data/exp2")
 
     assert storage.paths("alice") == {*ROOT_FOLDERS, "data/exp1"}
 
@@ -278,7 +275,7 @@ async def test_deleting_a_file_or_folder_removes_it(
 async def test_deleting_something_missing_is_fine(
     service: FileService, storage: InMemoryFileStorage
 ) -> None:
-    await service.delete("alice", "data/missing")
+    await service.delete(ALICE, "data/missing")
 
     assert storage.paths("alice") == set(ROOT_FOLDERS)
 
@@ -290,7 +287,7 @@ async def test_deleting_a_root_folder_empties_it_but_keeps_it(
     await upload(service, "data", "", "b.tif", b"x")
     await upload(service, "config", "", "c.yaml", b"x")
 
-    await service.delete("alice", "/data/")
+    await service.delete(ALICE, "/data/")
 
     assert storage.paths("alice") == {*ROOT_FOLDERS, "config/c.yaml"}
 
@@ -301,11 +298,11 @@ async def test_deleting_the_root_empties_all_five_folders(
 ) -> None:
     for kind in ("config", "data", "artifact"):
         await upload(service, kind, "sub", "a", b"x")
-    await storage.write("alice", "output/job1/result.h5", chunks_of(b"r"))
-    await storage.write("alice", "log/job1/log.txt", chunks_of(b"l"))
+    await storage.write(ALICE, UserPath("output/job1/result.h5"), chunks_of(b"r"))
+    await storage.write(ALICE, UserPath("log/job1/log.txt"), chunks_of(b"l"))
     await upload(service, "data", "", "other", b"x")
 
-    await service.delete("alice", root)
+    await service.delete(ALICE, root)
 
     assert storage.paths("alice") == set(ROOT_FOLDERS)
 
@@ -313,10 +310,10 @@ async def test_deleting_the_root_empties_all_five_folders(
 async def test_folder_entries_are_the_files_below_with_relative_paths(service: FileService) -> None:
     await upload(service, "data", "exp1", "b.tif", b"x")
     await upload(service, "data", "exp1/deep", "a.tif", b"x")
-    await service.create_folder("alice", "data", "exp1/empty")
-    folder = await service.stat("alice", "data/exp1")
+    await service.create_folder(ALICE, "data", "exp1/empty")
+    folder = await service.stat(ALICE, "data/exp1")
 
-    entries = await service.folder_entries("alice", folder)
+    entries = await service.folder_entries(ALICE, folder)
 
     assert [(e.archive_path, e.info.path) for e in entries] == [
         ("b.tif", "data/exp1/b.tif"),
@@ -326,10 +323,10 @@ async def test_folder_entries_are_the_files_below_with_relative_paths(service: F
 
 async def test_a_file_streams_back_through_the_service(service: FileService) -> None:
     await upload(service, "data", "", "a.bin", b"0123456789")
-    info = await service.stat("alice", "data/a.bin")
+    info = await service.stat(ALICE, "data/a.bin")
 
-    whole = b"".join([chunk async for chunk in service.read("alice", info)])
-    ranged = b"".join([chunk async for chunk in service.read("alice", info, 2, 5)])
+    whole = b"".join([chunk async for chunk in service.read(ALICE, info)])
+    ranged = b"".join([chunk async for chunk in service.read(ALICE, info, 2, 5)])
 
     assert whole == b"0123456789"
     assert ranged == b"234"
@@ -340,7 +337,7 @@ async def test_direct_transfer_requests_are_absent_without_direct_access(
 ) -> None:
     await upload(service, "data", "", "a.bin", b"x")
 
-    assert await service.download_request("alice", "data/a.bin") is None
-    assert await service.upload_request("alice", "data", "exp1") is None
+    assert await service.download_request(ALICE, "data/a.bin") is None
+    assert await service.upload_request(ALICE, "data", "exp1") is None
     with pytest.raises(NotFound):
-        await service.download_request("alice", "data/missing.bin")
+        await service.download_request(ALICE, "data/missing.bin")

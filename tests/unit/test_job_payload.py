@@ -6,7 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.unit.job_world import ALICE, JobWorld, load_catalogue, train_spec
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import ApplicationRef, Environment, Hardware
+from userfacing_api.domain.paths import UserPath
 
 
 async def test_the_payload_of_decode_v0_10_1_train_matches_the_contract(
@@ -19,7 +21,7 @@ async def test_the_payload_of_decode_v0_10_1_train_matches_the_contract(
     await world.put_file("alice", "data/frames/f.tif")
     await world.put_file("alice", "artifact/model1/model.pt")
     await world.put_file("bob", "data/beads/not_alices.mat")
-    await world.storage.make_folder("alice", "data/beads/empty_folder")
+    await world.storage.make_folder(UserId("alice"), UserPath("data/beads/empty_folder"))
     spec = replace(
         train_spec(data_ids=("beads", "frames/"), artifact_ids=("model1",)),
         environment=Environment.CLOUD,

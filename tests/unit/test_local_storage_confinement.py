@@ -11,7 +11,12 @@ import pytest
 
 from userfacing_api.adapters.storage.local import LocalFileStorage
 from userfacing_api.domain.errors import InvalidInput, NotFound
+from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.paths import UserPath
 from userfacing_api.ports.storage import StorageUnavailable
+
+ALICE = UserId("alice")
+MALLORY = UserId("mallory")
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
@@ -19,7 +24,7 @@ async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
         yield part
 
 
-async def read_all(storage: LocalFileStorage, user_id: str, path: str) -> bytes:
+async def read_all(storage: LocalFileStorage, user_id: UserId, path: UserPath) -> bytes:
     return b"".join([chunk async for chunk in storage.read(user_id, path)])
 
 
@@ -62,31 +67,31 @@ async def storage(root: Path, outside: Path) -> LocalFileStorage:
 
 
 async def test_a_link_to_a_folder_outside_is_invisible(storage: LocalFileStorage) -> None:
-    assert await storage.stat("alice", "data/evil_dir") is None
-    assert await storage.stat("alice", "data/evil_dir/secret.txt") is None
+    assert await storage.stat(ALICE, UserPath("data/evil_dir")) is None
+    assert await storage.stat(ALICE, UserPath("data/evil_dir/secret.txt")) is None
     with pytest.raises(NotFound):
-        await storage.list("alice", "data/evil_dir", recursive=False)
-    listed = await storage.list("alice", "", recursive=True)
+        await storage.list(ALICE, UserPath("data/evil_dir"), recursive=False)
+    listed = await storage.list(ALICE, UserPath(""), recursive=True)
     assert {entry.path for entry in listed} == {"data", "data/own.txt"}
 
 
 async def test_a_link_to_a_file_outside_cannot_be_read(storage: LocalFileStorage) -> None:
-    assert await storage.stat("alice", "data/evil_file") is None
+    assert await storage.stat(ALICE, UserPath("data/evil_file")) is None
     with pytest.raises(NotFound):
-        await read_all(storage, "alice", "data/evil_file")
+        await read_all(storage, ALICE, UserPath("data/evil_file"))
     with pytest.raises(NotFound):
-        await read_all(storage, "alice", "data/evil_dir/secret.txt")
+        await read_all(storage, ALICE, UserPath("data/evil_dir/secret.txt"))
 
 
 async def test_writing_through_a_link_never_reaches_outside(
     storage: LocalFileStorage, outside: Path
 ) -> None:
     with pytest.raises(InvalidInput):
-        await storage.write("alice", "data/evil_dir/new.txt", chunks_of(b"planted"))
+        await storage.write(ALICE, UserPath("data/evil_dir/new.txt"), chunks_of(b"planted"))
     with pytest.raises(InvalidInput):
-        await storage.write("alice", "data/evil_file", chunks_of(b"overwritten"))
+        await storage.write(ALICE, UserPath("data/evil_file"), chunks_of(b"overwritten"))
     with pytest.raises(InvalidInput):
-        await storage.make_folder("alice", "data/evil_dir/sub")
+        await storage.make_folder(ALICE, UserPath("data/evil_dir/sub"))
 
     assert snapshot(outside) == {"secret.txt": b"secret"}
 
@@ -94,13 +99,13 @@ async def test_writing_through_a_link_never_reaches_outside(
 async def test_deleting_a_link_removes_the_link_and_never_its_target(
     storage: LocalFileStorage, root: Path, outside: Path
 ) -> None:
-    await storage.delete("alice", "data/evil_dir/secret.txt")
-    await storage.delete("alice", "data/evil_file")
+    await storage.delete(ALICE, UserPath("data/evil_dir/secret.txt"))
+    await storage.delete(ALICE, UserPath("data/evil_file"))
 
     assert not (root / "alice" / "data" / "evil_file").is_symlink()
     assert snapshot(outside) == {"secret.txt": b"secret"}
 
-    await storage.delete("alice", "data")
+    await storage.delete(ALICE, UserPath("data"))
 
     assert not (root / "alice" / "data").exists()
     assert snapshot(outside) == {"secret.txt": b"secret"}
@@ -110,11 +115,11 @@ async def test_moving_through_a_link_is_refused(
     storage: LocalFileStorage, root: Path, outside: Path
 ) -> None:
     with pytest.raises(NotFound):
-        await storage.move("alice", "data/evil_dir/secret.txt", "data/stolen.txt")
+        await storage.move(ALICE, UserPath("data/evil_dir/secret.txt"), UserPath("data/stolen.txt"))
     with pytest.raises(NotFound):
-        await storage.move("alice", "data/evil_file", "data/stolen.txt")
+        await storage.move(ALICE, UserPath("data/evil_file"), UserPath("data/stolen.txt"))
     with pytest.raises(InvalidInput):
-        await storage.move("alice", "data/own.txt", "data/evil_dir/own.txt")
+        await storage.move(ALICE, UserPath("data/own.txt"), UserPath("data/evil_dir/own.txt"))
 
     assert snapshot(outside) == {"secret.txt": b"secret"}
     assert (root / "alice" / "data" / "own.txt").read_bytes() == b"alice's own"
@@ -125,11 +130,11 @@ async def test_a_link_into_another_users_tree_is_refused(
 ) -> None:
     (root / "alice" / "data" / "bob").symlink_to(Path("..", "..", "bob"))
 
-    assert await storage.stat("alice", "data/bob") is None
+    assert await storage.stat(ALICE, UserPath("data/bob")) is None
     with pytest.raises(NotFound):
-        await read_all(storage, "alice", "data/bob/data/b.txt")
+        await read_all(storage, ALICE, UserPath("data/bob/data/b.txt"))
     with pytest.raises(InvalidInput):
-        await storage.write("alice", "data/bob/data/b.txt", chunks_of(b"overwritten"))
+        await storage.write(ALICE, UserPath("data/bob/data/b.txt"), chunks_of(b"overwritten"))
     assert (root / "bob" / "data" / "b.txt").read_bytes() == b"bob's"
 
 
@@ -138,13 +143,13 @@ async def test_a_user_folder_that_is_a_link_is_refused(
 ) -> None:
     (root / "mallory").symlink_to(outside)
 
-    assert await storage.stat("mallory", "secret.txt") is None
+    assert await storage.stat(MALLORY, UserPath("secret.txt")) is None
     with pytest.raises(NotFound):
-        await read_all(storage, "mallory", "secret.txt")
+        await read_all(storage, MALLORY, UserPath("secret.txt"))
     with pytest.raises(NotFound):
-        await storage.list("mallory", "", recursive=True)
+        await storage.list(MALLORY, UserPath(""), recursive=True)
     with pytest.raises(InvalidInput):
-        await storage.write("mallory", "new.txt", chunks_of(b"planted"))
+        await storage.write(MALLORY, UserPath("new.txt"), chunks_of(b"planted"))
     assert snapshot(outside) == {"secret.txt": b"secret"}
 
 
@@ -153,13 +158,13 @@ async def test_a_link_within_the_tree_is_shown_as_what_it_points_to(
 ) -> None:
     (root / "alice" / "data" / "alias.txt").symlink_to("own.txt")
 
-    info = await storage.stat("alice", "data/alias.txt")
-    listed = await storage.list("alice", "data", recursive=False)
+    info = await storage.stat(ALICE, UserPath("data/alias.txt"))
+    listed = await storage.list(ALICE, UserPath("data"), recursive=False)
 
     assert info is not None
     assert info.size == len(b"alice's own")
     assert info in listed
-    assert await read_all(storage, "alice", "data/alias.txt") == b"alice's own"
+    assert await read_all(storage, ALICE, UserPath("data/alias.txt")) == b"alice's own"
 
 
 async def test_a_linked_folder_within_the_tree_is_listed_but_not_descended(
@@ -167,7 +172,7 @@ async def test_a_linked_folder_within_the_tree_is_listed_but_not_descended(
 ) -> None:
     (root / "alice" / "data" / "loop").symlink_to(".")
 
-    listed = await storage.list("alice", "", recursive=True)
+    listed = await storage.list(ALICE, UserPath(""), recursive=True)
 
     assert {(entry.path, entry.is_dir) for entry in listed} == {
         ("data", True),
@@ -179,10 +184,10 @@ async def test_a_linked_folder_within_the_tree_is_listed_but_not_descended(
 async def test_special_files_are_not_listed(storage: LocalFileStorage, root: Path) -> None:
     os.mkfifo(root / "alice" / "data" / "pipe")
 
-    listed = await storage.list("alice", "data", recursive=False)
+    listed = await storage.list(ALICE, UserPath("data"), recursive=False)
 
     assert [entry.path for entry in listed] == ["data/own.txt"]
-    assert await storage.stat("alice", "data/pipe") is None
+    assert await storage.stat(ALICE, UserPath("data/pipe")) is None
 
 
 async def test_temporary_upload_files_are_never_shown(
@@ -190,14 +195,14 @@ async def test_temporary_upload_files_are_never_shown(
 ) -> None:
     (root / "alice" / "data" / ".upload-abc.part").write_bytes(b"half")
 
-    listed = await storage.list("alice", "data", recursive=False)
+    listed = await storage.list(ALICE, UserPath("data"), recursive=False)
 
     assert [entry.path for entry in listed] == ["data/own.txt"]
-    assert await storage.stat("alice", "data/.upload-abc.part") is None
+    assert await storage.stat(ALICE, UserPath("data/.upload-abc.part")) is None
     with pytest.raises(NotFound):
-        await read_all(storage, "alice", "data/.upload-abc.part")
+        await read_all(storage, ALICE, UserPath("data/.upload-abc.part"))
     with pytest.raises(InvalidInput):
-        await storage.write("alice", "data/.upload-abc.part", chunks_of(b"x"))
+        await storage.write(ALICE, UserPath("data/.upload-abc.part"), chunks_of(b"x"))
 
 
 async def test_an_upload_in_progress_is_hidden_and_its_temporary_file_goes_away(
@@ -212,11 +217,11 @@ async def test_an_upload_in_progress_is_hidden_and_its_temporary_file_goes_away(
         await release.wait()
         yield b"second"
 
-    upload = asyncio.create_task(storage.write("alice", "data/new.txt", slow_upload()))
+    upload = asyncio.create_task(storage.write(ALICE, UserPath("data/new.txt"), slow_upload()))
     await asyncio.wait_for(first_chunk_taken.wait(), timeout=5)
 
     on_disk = sorted(os.listdir(root / "alice" / "data"))
-    listed = await storage.list("alice", "data", recursive=False)
+    listed = await storage.list(ALICE, UserPath("data"), recursive=False)
     release.set()
     await asyncio.wait_for(upload, timeout=5)
 
@@ -240,7 +245,7 @@ async def test_a_failed_upload_leaves_no_temporary_file_on_disk(
         raise ConnectionResetError("the client went away")
 
     with pytest.raises(ConnectionResetError):
-        await storage.write("alice", "data/new.txt", broken_upload())
+        await storage.write(ALICE, UserPath("data/new.txt"), broken_upload())
 
     assert sorted(os.listdir(root / "alice" / "data")) == ["evil_dir", "evil_file", "own.txt"]
 
@@ -256,7 +261,7 @@ async def test_a_cancelled_upload_leaves_no_temporary_file_on_disk(
         await asyncio.Event().wait()
         yield b"never sent"
 
-    upload = asyncio.create_task(storage.write("alice", "data/new.txt", stalled_upload()))
+    upload = asyncio.create_task(storage.write(ALICE, UserPath("data/new.txt"), stalled_upload()))
     await asyncio.wait_for(first_chunk_taken.wait(), timeout=5)
     upload.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -267,10 +272,10 @@ async def test_a_cancelled_upload_leaves_no_temporary_file_on_disk(
 
 async def test_reads_come_in_chunks_of_the_configured_size(root: Path, outside: Path) -> None:
     storage = LocalFileStorage(root, chunk_size=4)
-    await storage.write("alice", "data/ten.txt", chunks_of(b"0123456789"))
+    await storage.write(ALICE, UserPath("data/ten.txt"), chunks_of(b"0123456789"))
 
-    whole = [chunk async for chunk in storage.read("alice", "data/ten.txt")]
-    ranged = [chunk async for chunk in storage.read("alice", "data/ten.txt", 1, 7)]
+    whole = [chunk async for chunk in storage.read(ALICE, UserPath("data/ten.txt"))]
+    ranged = [chunk async for chunk in storage.read(ALICE, UserPath("data/ten.txt"), 1, 7)]
 
     assert whole == [b"0123", b"4567", b"89"]
     assert ranged == [b"1234", b"56"]
@@ -282,19 +287,19 @@ def test_the_uri_is_an_absolute_normalised_path(
     monkeypatch.chdir(tmp_path)
     storage = LocalFileStorage(Path("var/../user_data/"))
 
-    assert storage.uri("alice", "data/exp1/a.tif") == str(
+    assert storage.uri(ALICE, UserPath("data/exp1/a.tif")) == str(
         tmp_path / "user_data" / "alice" / "data" / "exp1" / "a.tif"
     )
-    assert storage.uri("alice", "") == str(tmp_path / "user_data" / "alice")
+    assert storage.uri(ALICE, UserPath("")) == str(tmp_path / "user_data" / "alice")
 
 
-def test_the_uri_refuses_paths_that_are_not_normalised(tmp_path: Path) -> None:
+def test_a_uri_leading_out_of_the_tree_is_refused_before_the_storage(tmp_path: Path) -> None:
     storage = LocalFileStorage(tmp_path)
 
     with pytest.raises(InvalidInput):
-        storage.uri("alice", "data/../../bob")
+        storage.uri(ALICE, UserPath("data/../../bob"))
     with pytest.raises(InvalidInput):
-        storage.uri("..", "bob")
+        storage.uri(UserId(".."), UserPath("bob"))
 
 
 async def test_create_makes_the_root_and_ping_then_succeeds(tmp_path: Path) -> None:
@@ -319,8 +324,8 @@ async def test_disk_failures_become_storage_unavailable(tmp_path: Path) -> None:
     with pytest.raises(StorageUnavailable):
         await storage.ping()
     with pytest.raises(StorageUnavailable):
-        await storage.write("alice", "data/a.txt", chunks_of(b"x"))
+        await storage.write(ALICE, UserPath("data/a.txt"), chunks_of(b"x"))
     with pytest.raises(StorageUnavailable):
-        await storage.make_folder("alice", "data")
+        await storage.make_folder(ALICE, UserPath("data"))
     with pytest.raises(StorageUnavailable):
         await LocalFileStorage.create(tmp_path / "not-a-folder" / "root")

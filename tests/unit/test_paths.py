@@ -1,11 +1,19 @@
-"""`normalise_path` is the gate every user-supplied path goes through."""
+"""`UserPath` and `UserId`: the gate every user-supplied path and user id goes through."""
 
 from __future__ import annotations
 
 import pytest
 
 from userfacing_api.domain.errors import InvalidInput
-from userfacing_api.domain.files import MAX_PATH_LENGTH, MAX_SEGMENT_LENGTH, normalise_path
+from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.paths import (
+    MAX_PATH_LENGTH,
+    MAX_SEGMENT_LENGTH,
+    ROOT,
+    TopFolder,
+    UserPath,
+    normalise_path,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +87,84 @@ def test_a_path_up_to_the_limit_is_accepted() -> None:
 def test_a_longer_path_is_refused_even_when_it_would_shrink() -> None:
     with pytest.raises(InvalidInput, match="longer"):
         normalise_path("/" * (MAX_PATH_LENGTH + 1))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("/data", "data"), ("data/", "data"), ("data//a", "data/a"), ("./", "")]
+)
+def test_a_user_path_holds_the_normalised_form(raw: str, expected: str) -> None:
+    assert UserPath(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["../bob/data", "data/../../x", "data\\..\\x", "data/a\x00b"])
+def test_a_user_path_leading_out_of_the_tree_cannot_be_made(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        UserPath(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "top", "reserved"),
+    [
+        ("", None, True),
+        ("data", TopFolder.DATA, True),
+        ("log/job/run.log", TopFolder.LOG, False),
+        ("elsewhere/a", None, False),
+        ("dataset", None, False),
+    ],
+)
+def test_a_user_path_knows_its_top_folder(raw: str, top: TopFolder | None, reserved: bool) -> None:
+    path = UserPath(raw)
+
+    assert path.top is top
+    assert path.is_reserved is reserved
+    assert path.is_root is (raw == "")
+
+
+def test_a_user_path_knows_its_parent_name_and_ancestors() -> None:
+    path = UserPath("data/exp1/a.tif")
+
+    assert path.parent == "data/exp1"
+    assert path.parent.parent.parent == ROOT
+    assert ROOT.parent == ROOT
+    assert path.name == "a.tif"
+    assert path.ancestors() == ["data", "data/exp1", "data/exp1/a.tif"]
+    assert ROOT.ancestors() == []
+
+
+def test_joining_below_a_user_path_normalises_the_part_added() -> None:
+    assert UserPath("data") / "/exp1//a.tif" == "data/exp1/a.tif"
+    assert UserPath("data") / "" == "data"
+    assert ROOT / "data" == "data"
+    with pytest.raises(InvalidInput):
+        UserPath("data") / "../../x"
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "contained"),
+    [
+        ("data", "data", True),
+        ("data", "data/a", True),
+        ("data", "dataset/a", False),
+        ("data/a", "data", False),
+        ("", "log", True),
+    ],
+)
+def test_a_user_path_contains_itself_and_what_lies_below(
+    outer: str, inner: str, contained: bool
+) -> None:
+    assert UserPath(outer).contains(UserPath(inner)) is contained
+
+
+def test_a_path_relative_to_a_folder_drops_the_folder() -> None:
+    assert UserPath("data/exp1").relative("data/exp1/sub/a.tif") == "sub/a.tif"
+    assert ROOT.relative("data/a.tif") == "data/a.tif"
+
+
+@pytest.mark.parametrize("raw", ["", ".", "..", "a/b", "/a", "a\\b", "a\x00b"])
+def test_user_ids_that_are_not_one_plain_segment_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        UserId(raw)
+
+
+def test_a_user_id_is_the_text_it_was_made_of() -> None:
+    assert UserId("0b5a7c1e-alice") == "0b5a7c1e-alice"

@@ -1,12 +1,27 @@
-"""Who is calling, and the rule that only confirmed users may use the API."""
+"""Who is calling, how users are named, and the rule that only confirmed users may use the API."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from userfacing_api.domain.errors import Forbidden
+from userfacing_api.domain.errors import Forbidden, InvalidInput
+from userfacing_api.domain.paths import normalise_path
 
 USERS_GROUP = "users"
+
+
+class UserId(str):
+    """The id of a user whose files or jobs are at stake; `UserId(raw)` raises `InvalidInput`.
+
+    It names the top folder of the user's tree, so it must be one plain path segment.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, raw: str) -> UserId:
+        if not raw or "/" in raw or normalise_path(raw) != raw:
+            raise InvalidInput("User id cannot name a folder")
+        return str.__new__(cls, raw)
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from userfacing_api.domain.errors import InvalidInput
-from userfacing_api.domain.files import join, normalise_path
+from userfacing_api.domain.paths import TopFolder, UserPath, normalise_path
 
 MIN_PRIORITY = 0
 MAX_PRIORITY = 5
-OUTPUT_FOLDERS: tuple[str, ...] = ("output", "log", "artifact")
+OUTPUT_FOLDERS: tuple[TopFolder, ...] = (TopFolder.OUTPUT, TopFolder.LOG, TopFolder.ARTIFACT)
 
 
 class JobStatus(StrEnum):
@@ -60,12 +60,15 @@ class InputFolders:
     data_ids: tuple[str, ...] = ()
     artifact_ids: tuple[str, ...] = ()
 
-    def folders(self) -> list[tuple[str, str]]:
+    def folders(self) -> list[tuple[str, UserPath]]:
         """Each input folder with the `files_down` key of the catalogue that places it."""
         return [
-            ("config_id", join("config", self.config_id)),
-            *(("data_ids", join("data", data_id)) for data_id in self.data_ids),
-            *(("artifact_ids", join("artifact", artifact_id)) for artifact_id in self.artifact_ids),
+            ("config_id", TopFolder.CONFIG.path / self.config_id),
+            *(("data_ids", TopFolder.DATA.path / data_id) for data_id in self.data_ids),
+            *(
+                ("artifact_ids", TopFolder.ARTIFACT.path / artifact_id)
+                for artifact_id in self.artifact_ids
+            ),
         ]
 
 
@@ -106,13 +109,13 @@ class Job:
     runtime_details: str | None = None
 
     @property
-    def paths_out(self) -> dict[str, str]:
+    def paths_out(self) -> dict[str, UserPath]:
         return paths_out(self.spec.job_name)
 
 
-def paths_out(job_name: str) -> dict[str, str]:
+def paths_out(job_name: str) -> dict[str, UserPath]:
     """The folders a job's results go to, keyed by kind (`output`, `log`, `artifact`)."""
-    return {folder: join(folder, job_name) for folder in OUTPUT_FOLDERS}
+    return {folder.value: folder.path / job_name for folder in OUTPUT_FOLDERS}
 
 
 def checked_spec(spec: JobSpec) -> JobSpec:

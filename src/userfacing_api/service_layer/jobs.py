@@ -9,9 +9,9 @@ from typing import Any
 from userfacing_api.domain.applications import Entrypoint
 from userfacing_api.domain.delivery import container_path, job_payload
 from userfacing_api.domain.errors import BadRequest, NotFound, UpstreamRejected
-from userfacing_api.domain.files import relative_to
-from userfacing_api.domain.identity import Principal
+from userfacing_api.domain.identity import Principal, UserId
 from userfacing_api.domain.jobs import InputFolders, Job, JobSpec, checked_spec, paths_out
+from userfacing_api.domain.paths import UserPath
 from userfacing_api.ports.catalogue import ApplicationCatalogue
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.jobs import JobStore, NewDelivery, NewJob, PendingDelivery
@@ -53,10 +53,10 @@ class JobService:
         spec = checked_spec(requested)
         entrypoint = (await self._catalogue.current()).entrypoint(spec.application)
         entrypoint.check_env_vars(spec.env_vars)
-        files_down = await self._input_files(caller.user_id, spec.inputs, entrypoint)
+        owner = UserId(caller.user_id)
+        files_down = await self._input_files(owner, spec.inputs, entrypoint)
         paths_upload = {
-            kind: self._storage.uri(caller.user_id, path)
-            for kind, path in paths_out(spec.job_name).items()
+            kind: self._storage.uri(owner, path) for kind, path in paths_out(spec.job_name).items()
         }
         lease = None if self._deliveries is None else self._deliveries.new_lease()
         now = self._clock.now()
@@ -92,11 +92,12 @@ class JobService:
             if job is not None and job.user_id == user_id:
                 await transaction.jobs.delete(job.id)
         job = _owned(job, user_id, job_id)
+        owner = UserId(user_id)
         for folder in job.paths_out.values():
-            await self._storage.delete(user_id, folder)
+            await self._storage.delete(owner, folder)
 
     async def _input_files(
-        self, user_id: str, inputs: InputFolders, entrypoint: Entrypoint
+        self, user_id: UserId, inputs: InputFolders, entrypoint: Entrypoint
     ) -> dict[str, str]:
         """Container path -> storage URI of every file below the job's input folders."""
         files: dict[str, str] = {}
@@ -108,9 +109,9 @@ class JobService:
             for entry in sorted(entries, key=lambda entry: entry.path):
                 if not entry.is_dir:
                     target = container_path(
-                        entrypoint.files_down[kind], relative_to(entry.path, folder)
+                        entrypoint.files_down[kind], folder.relative(entry.path)
                     )
-                    files[target] = self._storage.uri(user_id, entry.path)
+                    files[target] = self._storage.uri(user_id, UserPath(entry.path))
         return files
 
     async def _withdraw(self, job: Job, token: str) -> None:

@@ -23,6 +23,7 @@ from userfacing_api.adapters.http.errors import error_response
 from userfacing_api.adapters.http.ranges import RangeNotSatisfiable, requested_range
 from userfacing_api.adapters.http.zip_stream import ZipMember, zip_stream
 from userfacing_api.domain.files import FileInfo
+from userfacing_api.domain.identity import UserId
 from userfacing_api.service_layer.files import FileService
 
 logger = logging.getLogger("userfacing_api.http")
@@ -37,7 +38,7 @@ _UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\%]')
 
 
 async def send_file(
-    request: web.Request, files: FileService, user_id: str, info: FileInfo
+    request: web.Request, files: FileService, user_id: UserId, info: FileInfo
 ) -> web.StreamResponse:
     """The file's bytes: 200, 206 for a satisfiable `Range`, 304 if the client's copy is current."""
     validators = validators_of(info)
@@ -68,7 +69,7 @@ async def send_file(
 
 
 async def send_folder(
-    request: web.Request, files: FileService, user_id: str, folder: FileInfo
+    request: web.Request, files: FileService, user_id: UserId, folder: FileInfo
 ) -> web.StreamResponse:
     """Every file below `folder` in a zip archive, with paths relative to it (chunked)."""
     entries = await files.folder_entries(user_id, folder)

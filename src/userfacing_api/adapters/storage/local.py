@@ -27,7 +27,9 @@ from uuid import uuid4
 import aiofiles
 
 from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
-from userfacing_api.domain.files import FileInfo, FileRequest, FileType, join, normalise_path
+from userfacing_api.domain.files import FileInfo, FileRequest, FileType
+from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.paths import UserPath, join
 from userfacing_api.ports.storage import FileStorage, StorageUnavailable
 
 TEMP_PREFIX = ".upload-"
@@ -61,37 +63,37 @@ class LocalFileStorage(FileStorage):
         if not await asyncio.to_thread(_is_writable_folder, self._root):
             raise StorageUnavailable("The file storage root is missing or not writable")
 
-    def uri(self, user_id: str, path: str) -> str:
-        _check_user_id(user_id)
-        _check_path(path)
+    def uri(self, user_id: UserId, path: UserPath) -> str:
         return os.path.normpath(os.path.join(self._root, user_id, path))
 
     async def presigned_download(
-        self, user_id: str, path: str, expires_in: int
+        self, user_id: UserId, path: UserPath, expires_in: int
     ) -> FileRequest | None:
         return None
 
     async def presigned_upload(
-        self, user_id: str, folder: str, expires_in: int
+        self, user_id: UserId, folder: UserPath, expires_in: int
     ) -> FileRequest | None:
         return None
 
-    async def stat(self, user_id: str, path: str) -> FileInfo | None:
+    async def stat(self, user_id: UserId, path: UserPath) -> FileInfo | None:
         return await asyncio.to_thread(self._stat, user_id, path)
 
-    async def list(self, user_id: str, folder: str, *, recursive: bool) -> list[FileInfo]:
+    async def list(self, user_id: UserId, folder: UserPath, *, recursive: bool) -> list[FileInfo]:
         return await asyncio.to_thread(self._list, user_id, folder, recursive)
 
-    async def make_folder(self, user_id: str, path: str) -> None:
+    async def make_folder(self, user_id: UserId, path: UserPath) -> None:
         await asyncio.to_thread(self._make_folder, user_id, path)
 
-    async def move(self, user_id: str, source: str, target: str) -> None:
+    async def move(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
         await asyncio.to_thread(self._move, user_id, source, target)
 
-    async def delete(self, user_id: str, path: str) -> None:
+    async def delete(self, user_id: UserId, path: UserPath) -> None:
         await asyncio.to_thread(self._delete, user_id, path)
 
-    async def write(self, user_id: str, path: str, chunks: AsyncIterable[bytes]) -> FileInfo:
+    async def write(
+        self, user_id: UserId, path: UserPath, chunks: AsyncIterable[bytes]
+    ) -> FileInfo:
         target = await asyncio.to_thread(self._prepare_write, user_id, path)
         temp = os.path.join(os.path.dirname(target), f"{TEMP_PREFIX}{uuid4().hex}{TEMP_SUFFIX}")
         try:
@@ -105,7 +107,7 @@ class LocalFileStorage(FileStorage):
         return _regular_file_info(path, result)
 
     async def read(
-        self, user_id: str, path: str, start: int = 0, end: int | None = None
+        self, user_id: UserId, path: UserPath, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
         if start < 0 or (end is not None and end < start):
             raise InvalidInput(f"Invalid byte range {start}-{end}")
@@ -132,18 +134,16 @@ class LocalFileStorage(FileStorage):
 
     # The methods below block and run in worker threads.
 
-    def _base(self, user_id: str) -> str:
+    def _base(self, user_id: UserId) -> str:
         """The user's folder below the real root; never itself a symlink."""
-        _check_user_id(user_id)
         return os.path.join(os.path.realpath(self._root), user_id)
 
-    def _locate(self, user_id: str, path: str, *, creating: bool = False) -> str:
+    def _locate(self, user_id: UserId, path: UserPath, *, creating: bool = False) -> str:
         """The real location of `path`, refused when it leaves the user's folder.
 
         Refusals are `NotFound` for lookups, so nothing outside the tree can be
         probed, and `InvalidInput` when something is to be created there.
         """
-        _check_path(path)
         base = self._base(user_id)
         refusal = InvalidInput if creating else NotFound
         if any(is_temp_name(segment) for segment in path.split("/")):
@@ -153,7 +153,7 @@ class LocalFileStorage(FileStorage):
             raise refusal(f"{path!r} leads outside the user's files")
         return real
 
-    def _stat(self, user_id: str, path: str) -> FileInfo | None:
+    def _stat(self, user_id: UserId, path: UserPath) -> FileInfo | None:
         try:
             real = self._locate(user_id, path)
         except NotFound:
@@ -161,10 +161,10 @@ class LocalFileStorage(FileStorage):
         with _os_errors(path):
             result = _stat_or_none(real)
         if result is None:
-            return FileInfo(path="", type=FileType.DIRECTORY) if path == "" else None
+            return FileInfo(path=path, type=FileType.DIRECTORY) if path.is_root else None
         return _file_info(path, result)
 
-    def _locate_file(self, user_id: str, path: str) -> str:
+    def _locate_file(self, user_id: UserId, path: UserPath) -> str:
         real = self._locate(user_id, path)
         with _os_errors(path):
             result = _stat_or_none(real)
@@ -172,22 +172,22 @@ class LocalFileStorage(FileStorage):
             raise NotFound(f"File {path!r} does not exist")
         return real
 
-    def _list(self, user_id: str, folder: str, recursive: bool) -> builtins.list[FileInfo]:
+    def _list(self, user_id: UserId, folder: UserPath, recursive: bool) -> builtins.list[FileInfo]:
         real = self._locate(user_id, folder)
         with _os_errors(folder):
             result = _stat_or_none(real)
-            if result is None and folder == "":
+            if result is None and folder.is_root:
                 return []
             if result is None or not stat_mode.S_ISDIR(result.st_mode):
                 raise NotFound(f"Folder {folder!r} does not exist")
             return _walk(real, folder, self._base(user_id), recursive)
 
-    def _make_folder(self, user_id: str, path: str) -> None:
+    def _make_folder(self, user_id: UserId, path: UserPath) -> None:
         real = self._locate(user_id, path, creating=True)
         _make_folders(real, path, self._base(user_id))
 
-    def _prepare_write(self, user_id: str, path: str) -> str:
-        if not path:
+    def _prepare_write(self, user_id: UserId, path: UserPath) -> str:
+        if path.is_root:
             raise InvalidInput("The root folder cannot be written as a file")
         real = self._locate(user_id, path, creating=True)
         with _os_errors(path):
@@ -196,10 +196,10 @@ class LocalFileStorage(FileStorage):
         _make_folders(os.path.dirname(real), path, self._base(user_id))
         return real
 
-    def _move(self, user_id: str, source: str, target: str) -> None:
-        if not source or not target:
+    def _move(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
+        if source.is_root or target.is_root:
             raise InvalidInput("The root folder cannot be moved")
-        if target == source or target.startswith(f"{source}/"):
+        if source.contains(target):
             raise InvalidInput(f"{source!r} cannot be moved into itself")
         self._locate(user_id, source)
         entry = self._entry(user_id, source)
@@ -214,11 +214,10 @@ class LocalFileStorage(FileStorage):
         with _os_errors(source):
             os.rename(entry, destination)
 
-    def _delete(self, user_id: str, path: str) -> None:
-        _check_path(path)
-        if path == "":
+    def _delete(self, user_id: UserId, path: UserPath) -> None:
+        if path.is_root:
             with suppress(NotFound), _os_errors(path):
-                _remove_tree(self._locate(user_id, ""))
+                _remove_tree(self._locate(user_id, path))
             return
         entry = self._entry(user_id, path)
         if entry is None:
@@ -235,16 +234,15 @@ class LocalFileStorage(FileStorage):
             else:
                 os.unlink(entry)
 
-    def _entry(self, user_id: str, path: str) -> str | None:
+    def _entry(self, user_id: UserId, path: UserPath) -> str | None:
         """`path` itself (not what a symlink there points to) inside its real parent.
 
         None when the parent lies outside the user's folder or the name is reserved.
         """
-        head, _, name = path.rpartition("/")
-        if is_temp_name(name):
+        if is_temp_name(path.name):
             return None
         try:
-            return os.path.join(self._locate(user_id, head), name)
+            return os.path.join(self._locate(user_id, path.parent), path.name)
         except NotFound:
             return None
 
@@ -437,16 +435,6 @@ def _is_printable(name: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _check_user_id(user_id: str) -> None:
-    if not user_id or "/" in user_id or normalise_path(user_id) != user_id:
-        raise InvalidInput("User id cannot name a folder")
-
-
-def _check_path(path: str) -> None:
-    if normalise_path(path) != path:
-        raise InvalidInput(f"Path {path!r} is not normalised")
 
 
 @contextmanager

@@ -20,10 +20,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from userfacing_api.adapters.storage.s3_errors import error_code, s3_errors
-from userfacing_api.adapters.storage.s3_layout import S3Layout, ancestors
+from userfacing_api.adapters.storage.s3_layout import S3Layout
 from userfacing_api.adapters.storage.s3_transfer import copy_large_object, upload_stream
 from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
-from userfacing_api.domain.files import FileInfo, FileRequest, FileType, parent
+from userfacing_api.domain.files import FileInfo, FileRequest, FileType
+from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.paths import UserPath
 from userfacing_api.ports.storage import FileStorage, StorageUnavailable
 
 MiB = 1024 * 1024
@@ -65,11 +67,11 @@ class S3FileStorage(FileStorage):
         except Exception as err:
             raise StorageUnavailable("The file storage bucket cannot be reached") from err
 
-    def uri(self, user_id: str, path: str) -> str:
+    def uri(self, user_id: UserId, path: UserPath) -> str:
         return self._layout.uri(user_id, path)
 
     async def presigned_download(
-        self, user_id: str, path: str, expires_in: int
+        self, user_id: UserId, path: UserPath, expires_in: int
     ) -> FileRequest | None:
         key = self._layout.key(user_id, path)
         with s3_errors(path):
@@ -79,7 +81,7 @@ class S3FileStorage(FileStorage):
         return FileRequest(method="get", url=url, headers={}, data={})
 
     async def presigned_upload(
-        self, user_id: str, folder: str, expires_in: int
+        self, user_id: UserId, folder: UserPath, expires_in: int
     ) -> FileRequest | None:
         prefix = self._layout.folder_key(user_id, folder)
         with s3_errors(folder):
@@ -92,10 +94,9 @@ class S3FileStorage(FileStorage):
         fields = {str(name): str(value) for name, value in post["fields"].items()}
         return FileRequest(method="post", url=post["url"], headers={}, data=fields)
 
-    async def stat(self, user_id: str, path: str) -> FileInfo | None:
-        self._layout.check(user_id, path)
-        if not path:
-            return FileInfo(path="", type=FileType.DIRECTORY)
+    async def stat(self, user_id: UserId, path: UserPath) -> FileInfo | None:
+        if path.is_root:
+            return FileInfo(path=path, type=FileType.DIRECTORY)
         head, is_folder = await asyncio.gather(
             self._head(user_id, path), self._folder_exists(user_id, path)
         )
@@ -105,8 +106,8 @@ class S3FileStorage(FileStorage):
             return FileInfo(path=path, type=FileType.DIRECTORY)
         return None
 
-    async def list(self, user_id: str, folder: str, *, recursive: bool) -> list[FileInfo]:
-        if folder:
+    async def list(self, user_id: UserId, folder: UserPath, *, recursive: bool) -> list[FileInfo]:
+        if not folder.is_root:
             info = await self.stat(user_id, folder)
             if info is None or not info.is_dir:
                 raise NotFound(f"Folder {folder!r} does not exist")
@@ -124,9 +125,8 @@ class S3FileStorage(FileStorage):
                         _add_parents(entries, path, folder)
         return list(entries.values())
 
-    async def make_folder(self, user_id: str, path: str) -> None:
-        self._layout.check(user_id, path)
-        needed = ancestors(path)
+    async def make_folder(self, user_id: UserId, path: UserPath) -> None:
+        needed = path.ancestors()
         heads = await asyncio.gather(*(self._head(user_id, folder) for folder in needed))
         if any(head is not None for head in heads):
             raise AlreadyExists(f"A file is in the way of {path!r}")
@@ -140,10 +140,12 @@ class S3FileStorage(FileStorage):
                 )
             )
 
-    async def write(self, user_id: str, path: str, chunks: AsyncIterable[bytes]) -> FileInfo:
-        if not path:
+    async def write(
+        self, user_id: UserId, path: UserPath, chunks: AsyncIterable[bytes]
+    ) -> FileInfo:
+        if path.is_root:
             raise InvalidInput("The root folder cannot be written as a file")
-        await self.make_folder(user_id, parent(path))
+        await self.make_folder(user_id, path.parent)
         if await self._folder_exists(user_id, path):
             raise AlreadyExists(f"A folder already exists at {path!r}")
         key = self._layout.key(user_id, path)
@@ -154,12 +156,12 @@ class S3FileStorage(FileStorage):
         return _file_info(path, head["ContentLength"], head["LastModified"], head["ETag"])
 
     async def read(
-        self, user_id: str, path: str, start: int = 0, end: int | None = None
+        self, user_id: UserId, path: UserPath, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
         if start < 0 or (end is not None and end < start):
             raise InvalidInput(f"Invalid byte range {start}-{end}")
         key = self._layout.key(user_id, path)
-        if not path:
+        if path.is_root:
             raise NotFound("The root folder is not a file")
         if end == start:
             if await self._head(user_id, path) is None:
@@ -183,17 +185,17 @@ class S3FileStorage(FileStorage):
         finally:
             body.close()
 
-    async def move(self, user_id: str, source: str, target: str) -> None:
-        if not source or not target:
+    async def move(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
+        if source.is_root or target.is_root:
             raise InvalidInput("The root folder cannot be moved")
-        if target == source or target.startswith(f"{source}/"):
+        if source.contains(target):
             raise InvalidInput(f"{source!r} cannot be moved into itself")
         info = await self.stat(user_id, source)
         if info is None:
             raise NotFound(f"{source!r} does not exist")
         if await self.stat(user_id, target) is not None:
             raise AlreadyExists(f"{target!r} already exists")
-        await self.make_folder(user_id, parent(target))
+        await self.make_folder(user_id, target.parent)
         if info.is_dir:
             await self._move_folder(user_id, source, target)
         else:
@@ -203,8 +205,8 @@ class S3FileStorage(FileStorage):
             )
         await self.delete(user_id, source)
 
-    async def delete(self, user_id: str, path: str) -> None:
-        if path:
+    async def delete(self, user_id: UserId, path: UserPath) -> None:
+        if not path.is_root:
             with s3_errors(path):
                 await self._client.delete_object(
                     Bucket=self._bucket, Key=self._layout.key(user_id, path)
@@ -215,7 +217,7 @@ class S3FileStorage(FileStorage):
                 for start in range(0, len(keys), DELETE_BATCH):
                     await self._delete_keys(keys[start : start + DELETE_BATCH])
 
-    async def _move_folder(self, user_id: str, source: str, target: str) -> None:
+    async def _move_folder(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
         """Copy everything below `source` (its folder object included) below `target`."""
         source_prefix = self._layout.folder_key(user_id, source)
         target_prefix = self._layout.folder_key(user_id, target)
@@ -255,7 +257,7 @@ class S3FileStorage(FileStorage):
             raise
         return response
 
-    async def _head(self, user_id: str, path: str) -> dict[str, Any] | None:
+    async def _head(self, user_id: UserId, path: UserPath) -> dict[str, Any] | None:
         """The metadata of the file at `path`, or None when there is none."""
         try:
             with s3_errors(path):
@@ -266,7 +268,7 @@ class S3FileStorage(FileStorage):
             return None
         return head
 
-    async def _folder_exists(self, user_id: str, path: str) -> bool:
+    async def _folder_exists(self, user_id: UserId, path: UserPath) -> bool:
         """True when a folder object or any object lies below `path/`."""
         with s3_errors(path):
             answer = await self._client.list_objects_v2(
@@ -283,13 +285,13 @@ class S3FileStorage(FileStorage):
         pages: AsyncIterable[dict[str, Any]] = paginator.paginate(**options)
         return pages
 
-    def _add_folder(self, entries: dict[str, FileInfo], user_id: str, key: str) -> None:
+    def _add_folder(self, entries: dict[str, FileInfo], user_id: UserId, key: str) -> None:
         path = self._layout.path_of(user_id, key)
         if path is not None:
             entries[path] = FileInfo(path=path, type=FileType.DIRECTORY)
 
     def _add_object(
-        self, entries: dict[str, FileInfo], user_id: str, item: dict[str, Any]
+        self, entries: dict[str, FileInfo], user_id: UserId, item: dict[str, Any]
     ) -> str | None:
         key: str = item["Key"]
         path = self._layout.path_of(user_id, key)
@@ -329,7 +331,7 @@ def _file_info(path: str, size: int, modified: datetime, etag: str) -> FileInfo:
 
 def _add_parents(entries: dict[str, FileInfo], path: str, folder: str) -> None:
     """Show the folders between `folder` and `path`, which may exist only as key prefixes."""
-    current = parent(path)
+    current = path.rpartition("/")[0]
     while current != folder and current not in entries:
         entries[current] = FileInfo(path=current, type=FileType.DIRECTORY)
-        current = parent(current)
+        current = current.rpartition("/")[0]

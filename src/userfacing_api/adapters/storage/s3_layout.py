@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from userfacing_api.domain.errors import DomainError, InvalidInput
-from userfacing_api.domain.files import join, normalise_path
-from userfacing_api.service_layer.files import check_user_id
+from userfacing_api.domain.errors import DomainError
+from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.paths import UserPath, join, normalise_path
 
 
 @dataclass(frozen=True)
@@ -21,28 +21,22 @@ class S3Layout:
     prefix: str
     """The root of every user's tree, without leading or trailing slashes; may be empty."""
 
-    def check(self, user_id: str, path: str) -> None:
-        """Raise `InvalidInput` unless `user_id` and `path` name a place in a user's tree."""
-        check_user_id(user_id)
-        _checked(path)
-
-    def user_root(self, user_id: str) -> str:
+    def user_root(self, user_id: UserId) -> str:
         """The key prefix of the user's tree, ending in `/`."""
-        return join(self.prefix, check_user_id(user_id)) + "/"
+        return join(self.prefix, user_id) + "/"
 
-    def key(self, user_id: str, path: str) -> str:
+    def key(self, user_id: UserId, path: UserPath) -> str:
         """The key of the file at `path`."""
-        return self.user_root(user_id) + _checked(path)
+        return self.user_root(user_id) + path
 
-    def folder_key(self, user_id: str, path: str) -> str:
+    def folder_key(self, user_id: UserId, path: UserPath) -> str:
         """The key of the folder object at `path`: the prefix of everything below it."""
-        checked = _checked(path)
-        return self.user_root(user_id) + (f"{checked}/" if checked else "")
+        return self.user_root(user_id) + (f"{path}/" if path else "")
 
-    def uri(self, user_id: str, path: str) -> str:
-        return f"s3://{self.bucket}/{join(self.prefix, check_user_id(user_id), _checked(path))}"
+    def uri(self, user_id: UserId, path: UserPath) -> str:
+        return f"s3://{self.bucket}/{join(self.prefix, user_id, path)}"
 
-    def path_of(self, user_id: str, key: str) -> str | None:
+    def path_of(self, user_id: UserId, key: str) -> str | None:
         """The path in the user's tree of an object listed below the user's root.
 
         None for the root itself and for keys no normalised path names (such as
@@ -54,15 +48,3 @@ class S3Layout:
         except DomainError:
             return None
         return normalised if normalised and normalised == relative else None
-
-
-def ancestors(path: str) -> list[str]:
-    """`a`, `a/b`, `a/b/c` for `a/b/c`: the folders a path needs, outermost first."""
-    segments = path.split("/") if path else []
-    return ["/".join(segments[: index + 1]) for index in range(len(segments))]
-
-
-def _checked(path: str) -> str:
-    if normalise_path(path) != path:
-        raise InvalidInput(f"Path {path!r} is not normalised")
-    return path

@@ -19,7 +19,7 @@ from userfacing_api.adapters.http.schemas.auth import (
 )
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
 from userfacing_api.domain.errors import NotFound
-from userfacing_api.domain.identity import IssuedToken
+from userfacing_api.domain.identity import IssuedToken, UserId
 from userfacing_api.ports.identity import IdentityProvider
 
 routes = web.RouteTableDef()
@@ -76,7 +76,7 @@ async def register_user(request: web.Request) -> web.Response:
     registered = await _provider(request).register(
         form["username"], form["password"], form["groups"]
     )
-    await services(request).files.ensure_user_tree(registered.user_id)
+    await services(request).files.ensure_user_tree(UserId(registered.user_id))
     body = {"email": registered.email, "groups": list(registered.groups or ())}
     return web.json_response(UserSchema().dump(body), status=201)
 

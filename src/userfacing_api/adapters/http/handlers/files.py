@@ -1,9 +1,10 @@
 """Files: the caller's private tree.
 
 Paths contain slashes, so they are matched with `{path:.*}`; the `/download`
-and `/url` routes come before the plain ones so that they win. Every path
-goes through `domain.files.normalise_path` inside the use cases, after aiohttp
-has decoded it, so percent-encoded `..` or `/` are refused like plain ones.
+and `/url` routes come before the plain ones so that they win. The caller's id
+becomes a `UserId` here; every path becomes a `UserPath` inside the use cases,
+after aiohttp has decoded it, so percent-encoded `..` or `/` are refused like
+plain ones.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from userfacing_api.adapters.http.schemas.files import (
     ListQuerySchema,
     RenameSchema,
 )
-from userfacing_api.domain.files import UPLOAD_FOLDERS, FileRequest, normalise_path
+from userfacing_api.domain.files import FileRequest
+from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.paths import UPLOAD_FOLDERS, UserPath
 
 # Built once: creating a schema costs more than dumping a response with it.
 FILE_INFO_SCHEMA = FileInfoSchema()
@@ -64,7 +67,7 @@ TYPE_PARAMETER = {
 )
 async def download(request: web.Request) -> web.StreamResponse:
     files = services(request).files
-    user_id = principal(request).user_id
+    user_id = _caller(request)
     info = await files.stat(user_id, request.match_info["path"])
     if info.is_dir:
         return await send_folder(request, files, user_id, info)
@@ -75,11 +78,11 @@ async def download(request: web.Request) -> web.StreamResponse:
 @docs(tags=TAGS, summary="A request that downloads the file directly")
 @response_schema(FileHTTPRequestSchema(), 200)
 async def download_url(request: web.Request) -> web.Response:
-    user_id = principal(request).user_id
+    user_id = _caller(request)
     raw_path = request.match_info["path"]
     direct = await services(request).files.download_request(user_id, raw_path)
     if direct is None:
-        own_url = request.app.router[DOWNLOAD_ROUTE].url_for(path=normalise_path(raw_path))
+        own_url = request.app.router[DOWNLOAD_ROUTE].url_for(path=UserPath(raw_path))
         direct = _through_this_api(request, "get", own_url)
     return web.json_response(FILE_REQUEST_SCHEMA.dump(direct))
 
@@ -91,7 +94,7 @@ async def download_url(request: web.Request) -> web.Response:
 async def list_folder(request: web.Request) -> web.Response:
     query = request["querystring"]
     entries = await services(request).files.list_folder(
-        principal(request).user_id,
+        _caller(request),
         request.match_info["path"],
         show_dirs=query["show_dirs"],
         recursive=query["recursive"],
@@ -113,7 +116,7 @@ async def list_folder(request: web.Request) -> web.Response:
 async def upload(request: web.Request) -> web.Response:
     uploaded = await file_field(request, UPLOAD_FIELD)
     info = await services(request).files.upload(
-        principal(request).user_id,
+        _caller(request),
         request.match_info["type"],
         request.match_info["dir"],
         uploaded.filename,
@@ -131,9 +134,9 @@ async def upload(request: web.Request) -> web.Response:
 @response_schema(FileHTTPRequestSchema(), 201)
 async def upload_url(request: web.Request) -> web.Response:
     kind, folder = request.match_info["type"], request.match_info["dir"]
-    direct = await services(request).files.upload_request(principal(request).user_id, kind, folder)
+    direct = await services(request).files.upload_request(_caller(request), kind, folder)
     if direct is None:
-        own_url = request.app.router[UPLOAD_ROUTE].url_for(type=kind, dir=normalise_path(folder))
+        own_url = request.app.router[UPLOAD_ROUTE].url_for(type=kind, dir=UserPath(folder))
         direct = _through_this_api(request, "post", own_url)
     return web.json_response(FILE_REQUEST_SCHEMA.dump(direct), status=201)
 
@@ -147,7 +150,7 @@ async def upload_url(request: web.Request) -> web.Response:
 @response_schema(FileInfoSchema(), 201)
 async def create_folder(request: web.Request) -> web.Response:
     info = await services(request).files.create_folder(
-        principal(request).user_id, request.match_info["type"], request.match_info["dir"]
+        _caller(request), request.match_info["type"], request.match_info["dir"]
     )
     return web.json_response(FILE_INFO_SCHEMA.dump(info), status=201)
 
@@ -166,7 +169,7 @@ async def create_folder(request: web.Request) -> web.Response:
 @response_schema(FileInfoSchema(), 200)
 async def rename(request: web.Request) -> web.Response:
     info = await services(request).files.rename(
-        principal(request).user_id, request.match_info["path"], request["json"]["path"]
+        _caller(request), request.match_info["path"], request["json"]["path"]
     )
     return web.json_response(FILE_INFO_SCHEMA.dump(info))
 
@@ -178,8 +181,12 @@ async def rename(request: web.Request) -> web.Response:
     responses={204: {"description": "Deleted (or nothing was there)"}},
 )
 async def delete(request: web.Request) -> web.Response:
-    await services(request).files.delete(principal(request).user_id, request.match_info["path"])
+    await services(request).files.delete(_caller(request), request.match_info["path"])
     return web.Response(status=204)
+
+
+def _caller(request: web.Request) -> UserId:
+    return UserId(principal(request).user_id)
 
 
 def _through_this_api(request: web.Request, method: str, own_url: URL) -> FileRequest:
