@@ -15,18 +15,20 @@ from userfacing_api.adapters.catalogue.s3 import open_s3_catalogue
 from userfacing_api.adapters.catalogue.yaml_file import YamlFileCatalogue
 from userfacing_api.adapters.clock import SystemClock
 from userfacing_api.adapters.db.database import open_database
+from userfacing_api.adapters.db.stores import Database
 from userfacing_api.adapters.http.app import create_http_app
-from userfacing_api.adapters.identity.cognito import open_cognito_identity
-from userfacing_api.adapters.identity.local import open_local_identity
+from userfacing_api.adapters.http.app_keys import AccessInfo
+from userfacing_api.adapters.identity.cognito import CognitoPool, open_cognito_identity
+from userfacing_api.adapters.identity.local import DEFAULT_AUDIENCE, open_local_identity
 from userfacing_api.adapters.mailjet import MailjetNotifier
 from userfacing_api.adapters.null_notifier import NullNotifier
-from userfacing_api.adapters.secrets_manager import resolve_secrets
 from userfacing_api.adapters.storage.local import LocalFileStorage
 from userfacing_api.adapters.storage.s3 import open_s3_storage
 from userfacing_api.adapters.worker_api import WorkerApiQueue, open_worker_api_session
 from userfacing_api.domain.applications import InvalidCatalogue
 from userfacing_api.domain.delivery import RetryPolicy
 from userfacing_api.ports.catalogue import ApplicationCatalogue, CatalogueUnreadable
+from userfacing_api.ports.database import DatabaseUnavailable
 from userfacing_api.ports.jobs import JobStore
 from userfacing_api.ports.notifier import Notifier
 from userfacing_api.ports.storage import FileStorage
@@ -41,6 +43,7 @@ from userfacing_api.service_layer.jobs import JobService
 from userfacing_api.service_layer.notifications import JobEndNotifications
 from userfacing_api.service_layer.readiness import ReadinessService
 from userfacing_api.settings import Settings, SettingsError
+from userfacing_api.settings_secrets import resolve_secrets
 
 logger = logging.getLogger("userfacing_api")
 
@@ -59,9 +62,20 @@ def create_app(
     would choose for them.
     """
     return create_http_app(
-        settings,
         lambda: open_services(settings, worker_queue=worker_queue, notifier=notifier),
+        local_users=settings.auth,
+        frontend_url=settings.frontend_url,
+        access_info=AccessInfo(
+            settings.cognito_user_pool_id, settings.cognito_client_id, settings.cognito_region
+        ),
     )
+
+
+async def migrate(settings: Settings) -> None:
+    """Bring the database schema up to date: opening the database applies what is pending."""
+    settings = await resolve_secrets(settings)
+    async with AsyncExitStack() as stack:
+        await _database(stack, settings)
 
 
 @asynccontextmanager
@@ -79,15 +93,19 @@ async def open_services(
     settings = await resolve_secrets(settings)
     async with AsyncExitStack() as stack:
         catalogue = await _catalogue(stack, settings)
-        database = await stack.enter_async_context(open_database(settings.database_url))
+        database = await _database(stack, settings)
         storage = await stack.enter_async_context(_storage(settings))
         if settings.auth_provider == "cognito":
             verifier, provider = await stack.enter_async_context(
-                open_cognito_identity(settings, SystemClock())
+                open_cognito_identity(cognito_pool_of(settings), SystemClock())
             )
         else:
             verifier, provider = await open_local_identity(
-                database.users, database.signing_keys, settings
+                database.users,
+                database.signing_keys,
+                issuer=settings.local_token_issuer,
+                audience=settings.cognito_client_id or DEFAULT_AUDIENCE,
+                token_lifetime=settings.local_token_lifetime,
             )
         job_store = database.jobs
         jobs, job_status = await _open_job_services(
@@ -101,6 +119,32 @@ async def open_services(
             job_status=job_status,
             readiness=ReadinessService({"database": job_store.ping, "file storage": storage.ping}),
         )
+
+
+async def _database(stack: AsyncExitStack, settings: Settings) -> Database:
+    """The database, open until `stack` closes; one that cannot be opened names DATABASE_URL."""
+    try:
+        return await stack.enter_async_context(open_database(settings.database_url))
+    except DatabaseUnavailable as err:
+        raise SettingsError("DATABASE_URL", str(err)) from err
+
+
+def cognito_pool_of(settings: Settings) -> CognitoPool:
+    """The pool of AUTH_PROVIDER=cognito; secrets must already be resolved."""
+    return CognitoPool(
+        pool_id=_required(settings.cognito_user_pool_id, "COGNITO_USER_POOL_ID"),
+        client_id=_required(settings.cognito_client_id, "COGNITO_CLIENT_ID"),
+        region=_required(settings.cognito_region, "COGNITO_REGION"),
+        jwks_url=_required(settings.cognito_jwks_url, "COGNITO_JWKS_URL"),
+        issuer=_required(settings.cognito_issuer, "COGNITO_ISSUER"),
+        client_secret=settings.cognito_secret,
+    )
+
+
+def _required(value: str | None, variable: str) -> str:
+    if value is None:
+        raise SettingsError(variable, "required when AUTH_PROVIDER=cognito")
+    return value
 
 
 def _storage(settings: Settings) -> AbstractAsyncContextManager[FileStorage]:

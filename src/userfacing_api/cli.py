@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from aiohttp import web
 from dotenv import dotenv_values
 
-from userfacing_api.adapters.db.database import open_database
 from userfacing_api.adapters.http.access_log import RequestIdAccessLogger
-from userfacing_api.adapters.secrets_manager import resolve_secrets
 from userfacing_api.settings import Settings, SettingsError, load_settings
 
 
@@ -51,12 +49,6 @@ def serve(settings: Settings) -> None:
     )
 
 
-async def _migrate(settings: Settings) -> None:
-    settings = await resolve_secrets(settings)
-    async with open_database(settings.database_url):
-        pass
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="userfacing-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -70,7 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         if arguments.command == "serve":
             serve(settings)
         elif arguments.command == "migrate":
-            asyncio.run(_migrate(settings))
+            from userfacing_api.bootstrap import migrate
+
+            asyncio.run(migrate(settings))
             logging.getLogger("userfacing_api").info("database schema is up to date")
         else:
             print("configuration is valid")

@@ -17,6 +17,7 @@ from tests.conftest import ClientFactory, TokenFactory
 from tests.waiting import eventually
 from userfacing_api.adapters.http.access_log import RequestIdAccessLogger
 from userfacing_api.adapters.http.app import create_http_app
+from userfacing_api.adapters.http.app_keys import AccessInfo
 from userfacing_api.bootstrap import create_app, open_services
 from userfacing_api.domain import errors
 from userfacing_api.domain.identity import Principal
@@ -209,7 +210,9 @@ def failing_app(settings: Settings) -> AppFactory:
             async with open_services(settings) as real:
                 yield dataclasses.replace(real, token_verifier=ExplodingVerifier(error))
 
-        return create_http_app(settings, services)
+        return create_http_app(
+            services, local_users=settings.auth, frontend_url=None, access_info=AccessInfo()
+        )
 
     return build
 

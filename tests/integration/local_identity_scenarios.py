@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from contextlib import AsyncExitStack
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from jose import jwt
@@ -18,36 +16,48 @@ from jose import jwt
 from tests.fixed_clock import FixedClock
 from userfacing_api.adapters.db.database import open_database
 from userfacing_api.adapters.db.stores import Database
-from userfacing_api.adapters.identity.local import LocalIdentityProvider, open_local_identity
+from userfacing_api.adapters.identity.local import (
+    DEFAULT_AUDIENCE,
+    LocalIdentityProvider,
+    open_local_identity,
+)
 from userfacing_api.domain.errors import AlreadyExists, BadRequest, NotFound, Unauthenticated
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.identity import TokenVerifier
-from userfacing_api.settings import Settings
 
 PASSWORD = "Correct-horse-9"
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+ISSUER = "userfacing-api-local"
 
 
 def unique_username() -> str:
     return f"user-{uuid.uuid4().hex[:8]}@example.org"
 
 
-def settings_for(url: str, **changes: Any) -> Settings:
-    return replace(Settings(), database_url=url, auth=True, **changes)
-
-
-async def local_identity_on(
-    database: Database, settings: Settings, clock: Clock | None = None
+async def local_identity(
+    database: Database,
+    clock: Clock | None = None,
+    *,
+    audience: str = DEFAULT_AUDIENCE,
+    token_lifetime: int = 3600,
 ) -> tuple[TokenVerifier, LocalIdentityProvider]:
-    return await open_local_identity(database.users, database.signing_keys, settings, clock)
+    return await open_local_identity(
+        database.users,
+        database.signing_keys,
+        issuer=ISSUER,
+        audience=audience,
+        token_lifetime=token_lifetime,
+        clock=clock,
+    )
 
 
 async def a_registered_user_gets_a_cognito_shaped_token(url: str) -> None:
     username = unique_username()
-    settings = settings_for(url, cognito_client_id="client-1", local_token_lifetime=600)
     clock = FixedClock(START)
     async with open_database(url) as database:
-        verifier, provider = await local_identity_on(database, settings, clock)
+        verifier, provider = await local_identity(
+            database, clock, audience="client-1", token_lifetime=600
+        )
 
         registered = await provider.register(username, PASSWORD, ["users", "admins"])
         issued = await provider.issue_token(username, PASSWORD)
@@ -63,7 +73,7 @@ async def a_registered_user_gets_a_cognito_shaped_token(url: str) -> None:
     assert claims["email"] == username
     assert claims["cognito:groups"] == ["users", "admins"]
     assert claims["token_use"] == "id"
-    assert claims["iss"] == settings.local_token_issuer
+    assert claims["iss"] == ISSUER
     assert claims["aud"] == "client-1"
     assert claims["exp"] - claims["iat"] == 600
     assert claims["iat"] == int(START.timestamp())
@@ -74,9 +84,7 @@ async def a_token_expires_after_its_lifetime(url: str) -> None:
     username = unique_username()
     clock = FixedClock(START)
     async with open_database(url) as database:
-        verifier, provider = await local_identity_on(
-            database, settings_for(url, local_token_lifetime=60), clock
-        )
+        verifier, provider = await local_identity(database, clock, token_lifetime=60)
         await provider.register(username, PASSWORD, ["users"])
         token = (await provider.issue_token(username, PASSWORD)).id_token
         clock.advance(59)
@@ -90,7 +98,7 @@ async def a_token_expires_after_its_lifetime(url: str) -> None:
 async def a_username_can_be_registered_only_once(url: str) -> None:
     username = unique_username()
     async with open_database(url) as database:
-        _, provider = await local_identity_on(database, settings_for(url))
+        _, provider = await local_identity(database)
         first = await provider.register(username, PASSWORD, ["users"])
 
         with pytest.raises(AlreadyExists):
@@ -103,7 +111,7 @@ async def a_username_can_be_registered_only_once(url: str) -> None:
 async def a_rejected_password_creates_no_user(url: str) -> None:
     username = unique_username()
     async with open_database(url) as database:
-        _, provider = await local_identity_on(database, settings_for(url))
+        _, provider = await local_identity(database)
 
         with pytest.raises(BadRequest, match="digit"):
             await provider.register(username, "No-digits-here", ["users"])
@@ -114,7 +122,7 @@ async def a_rejected_password_creates_no_user(url: str) -> None:
 async def tokens_need_the_right_password_of_a_known_user(url: str) -> None:
     username = unique_username()
     async with open_database(url) as database:
-        _, provider = await local_identity_on(database, settings_for(url))
+        _, provider = await local_identity(database)
         await provider.register(username, PASSWORD, ["users"])
 
         with pytest.raises(BadRequest):
@@ -125,14 +133,13 @@ async def tokens_need_the_right_password_of_a_known_user(url: str) -> None:
 
 async def users_and_tokens_survive_a_restart(url: str) -> None:
     username = unique_username()
-    settings = settings_for(url)
     async with open_database(url) as database:
-        _, provider = await local_identity_on(database, settings)
+        _, provider = await local_identity(database)
         registered = await provider.register(username, PASSWORD, ["users"])
         token = (await provider.issue_token(username, PASSWORD)).id_token
 
     async with open_database(url) as reopened:
-        verifier, provider = await local_identity_on(reopened, settings)
+        verifier, provider = await local_identity(reopened)
         principal = await verifier.verify(token)
         reissued = await provider.issue_token(username, PASSWORD)
 
@@ -145,11 +152,10 @@ async def users_and_tokens_survive_a_restart(url: str) -> None:
 
 async def instances_starting_together_share_one_signing_key(url: str) -> None:
     """Two instances on one database, both finding no key at start-up."""
-    settings = settings_for(url)
     async with AsyncExitStack() as stack:
         databases = [await stack.enter_async_context(open_database(url)) for _ in range(2)]
         (verifier_a, provider_a), (verifier_b, provider_b) = await asyncio.gather(
-            *(local_identity_on(database, settings) for database in databases)
+            *(local_identity(database) for database in databases)
         )
         alice, bob = unique_username(), unique_username()
         await provider_a.register(alice, PASSWORD, ["users"])

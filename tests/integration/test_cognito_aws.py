@@ -18,6 +18,7 @@ import pytest
 
 from userfacing_api.adapters.clock import SystemClock
 from userfacing_api.adapters.identity.cognito import open_cognito_identity
+from userfacing_api.bootstrap import cognito_pool_of
 from userfacing_api.settings import Settings, load_settings
 
 pytestmark = pytest.mark.aws
@@ -47,7 +48,10 @@ async def test_a_user_registered_in_a_real_pool_gets_a_token_that_verifies(
 ) -> None:
     username = f"userfacing-test-{uuid4().hex[:12]}@example.org"
     password = f"Aa1!{uuid4().hex}"
-    async with open_cognito_identity(real_pool_settings, SystemClock()) as (verifier, provider):
+    async with open_cognito_identity(cognito_pool_of(real_pool_settings), SystemClock()) as (
+        verifier,
+        provider,
+    ):
         registered = await provider.register(username, password, ["users"])
         try:
             issued = await provider.issue_token(username, password)

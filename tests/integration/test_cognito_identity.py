@@ -14,6 +14,7 @@ from moto.cognitoidp.utils import check_secret_hash
 from tests.fixed_clock import FixedClock
 from tests.integration.cognito_pool import PASSWORD, CognitoPool, cognito_client
 from userfacing_api.adapters.identity.cognito import open_cognito_identity, secret_hash
+from userfacing_api.bootstrap import cognito_pool_of
 from userfacing_api.domain.errors import (
     AlreadyExists,
     BadRequest,
@@ -37,7 +38,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def identity(cognito_pool: CognitoPool, clock: FixedClock) -> AsyncIterator[Identity]:
-    async with open_cognito_identity(cognito_pool.settings(), clock) as identity:
+    async with open_cognito_identity(cognito_pool_of(cognito_pool.settings()), clock) as identity:
         yield identity
 
 
@@ -80,7 +81,7 @@ async def test_an_app_client_with_a_secret_logs_users_in_with_the_secret_hash(
     settings = cognito_pool.settings(
         COGNITO_CLIENT_ID=cognito_pool.secret_client_id, COGNITO_SECRET=cognito_pool.client_secret
     )
-    async with open_cognito_identity(settings, clock) as identity:
+    async with open_cognito_identity(cognito_pool_of(settings), clock) as identity:
         token = await token_of(identity)
 
         principal = await identity[0].verify(token)
@@ -167,7 +168,7 @@ async def test_a_token_from_another_issuer_is_rejected(
 ) -> None:
     other_issuer = f"https://cognito-idp.eu-west-1.amazonaws.com/{cognito_pool.pool_id}"
     settings = cognito_pool.settings(COGNITO_ISSUER=other_issuer)
-    async with open_cognito_identity(settings, clock) as identity:
+    async with open_cognito_identity(cognito_pool_of(settings), clock) as identity:
         token = await token_of(identity)
 
         with pytest.raises(Unauthenticated):
@@ -218,6 +219,9 @@ async def test_an_unreachable_cognito_is_unavailable(
         closed_port = probe.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port}")
 
-    async with open_cognito_identity(cognito_pool.settings(), clock) as (_, provider):
+    async with open_cognito_identity(cognito_pool_of(cognito_pool.settings()), clock) as (
+        _,
+        provider,
+    ):
         with pytest.raises(Unavailable):
             await provider.register(ALICE, PASSWORD, ["users"])

@@ -14,10 +14,10 @@ import boto3
 import pytest
 
 from tests.conftest import ClientFactory
-from userfacing_api.adapters.secrets_manager import resolve_secrets
 from userfacing_api.bootstrap import create_app, open_services
 from userfacing_api.cli import main
 from userfacing_api.settings import SettingsError, load_settings
+from userfacing_api.settings_secrets import resolve_secrets
 
 SECRETS_REGION = "eu-west-1"
 """Not the clients' default region: the region is taken from each ARN."""

@@ -14,17 +14,20 @@ from userfacing_api.adapters.db.postgres.pool import migrate_postgres, open_pool
 from userfacing_api.adapters.db.sqlite.connection import migrate_sqlite, open_sqlite
 from userfacing_api.adapters.db.sqlite.database import SqliteDatabase
 from userfacing_api.adapters.db.stores import Database
-from userfacing_api.settings import SettingsError
+from userfacing_api.ports.database import DatabaseUnavailable
 
 
 @asynccontextmanager
 async def open_database(url: str) -> AsyncIterator[Database]:
-    """Connect, apply pending migrations, and close on exit."""
+    """Connect, apply pending migrations, and close on exit.
+
+    A database that cannot be opened raises `DatabaseUnavailable`, without the URL.
+    """
     if url.startswith("sqlite:"):
         try:
             connection = await open_sqlite(Path(url.removeprefix("sqlite:///")))
         except (OSError, sqlite3.Error) as err:
-            raise SettingsError("DATABASE_URL", f"cannot open the SQLite database: {err}") from err
+            raise DatabaseUnavailable(f"cannot open the SQLite database: {err}") from err
         try:
             await migrate_sqlite(connection)
             yield SqliteDatabase(connection)
@@ -34,8 +37,8 @@ async def open_database(url: str) -> AsyncIterator[Database]:
         try:
             pool = await open_pool(url)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
-            raise SettingsError(
-                "DATABASE_URL", f"cannot connect to PostgreSQL ({type(err).__name__}: {err})"
+            raise DatabaseUnavailable(
+                f"cannot connect to PostgreSQL ({type(err).__name__}: {err})"
             ) from err
         try:
             await migrate_postgres(pool)

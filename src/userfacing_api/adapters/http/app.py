@@ -11,7 +11,7 @@ import aiohttp_cors
 from aiohttp import web
 from aiohttp_apispec import setup_aiohttp_apispec, validation_middleware
 
-from userfacing_api.adapters.http.app_keys import SERVICES, SETTINGS
+from userfacing_api.adapters.http.app_keys import ACCESS_INFO, SERVICES, AccessInfo
 from userfacing_api.adapters.http.errors import raise_validation_error
 from userfacing_api.adapters.http.handlers import auth, files, internal, jobs, misc, readiness
 from userfacing_api.adapters.http.middleware import (
@@ -21,15 +21,24 @@ from userfacing_api.adapters.http.middleware import (
 )
 from userfacing_api.adapters.http.request_parser import install_request_parser
 from userfacing_api.service_layer.container import Services
-from userfacing_api.settings import Settings
 
 ServicesFactory = Callable[[], AbstractAsyncContextManager[Services]]
 
 MAX_FORM_BYTES = 1024 * 1024
 
 
-def create_http_app(settings: Settings, open_services: ServicesFactory) -> web.Application:
-    """Build the application; `open_services` is entered on start-up and left on clean-up."""
+def create_http_app(
+    open_services: ServicesFactory,
+    *,
+    local_users: bool,
+    frontend_url: str | None,
+    access_info: AccessInfo,
+) -> web.Application:
+    """Build the application; `open_services` is entered on start-up and left on clean-up.
+
+    `local_users` adds the user management routes (AUTH=1); `frontend_url`, when
+    set, is the one origin CORS lets in.
+    """
     app = web.Application(
         middlewares=[
             request_id_middleware,
@@ -39,7 +48,7 @@ def create_http_app(settings: Settings, open_services: ServicesFactory) -> web.A
         ],
         client_max_size=MAX_FORM_BYTES,
     )
-    app[SETTINGS] = settings
+    app[ACCESS_INFO] = access_info
 
     async def services_context(app: web.Application) -> AsyncIterator[None]:
         async with open_services() as opened:
@@ -49,7 +58,7 @@ def create_http_app(settings: Settings, open_services: ServicesFactory) -> web.A
     app.cleanup_ctx.append(services_context)
     for module in (misc, readiness, auth, files, jobs, internal):
         app.add_routes(module.routes)
-    app.add_routes(auth.local_user_routes(enabled=settings.auth))
+    app.add_routes(auth.local_user_routes(enabled=local_users))
     _restore_api_docs(app)
     setup_aiohttp_apispec(
         app,
@@ -65,7 +74,7 @@ def create_http_app(settings: Settings, open_services: ServicesFactory) -> web.A
         security=[{"bearer": []}],
     )
     install_request_parser(app)
-    _setup_cors(app, settings.frontend_url)
+    _setup_cors(app, frontend_url)
     return app
 
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from userfacing_api.domain.identity import Principal
 from userfacing_api.service_layer.container import Services
-from userfacing_api.settings import Settings
 
-SETTINGS = web.AppKey("settings", Settings)
+
+@dataclass(frozen=True)
+class AccessInfo:
+    """The Cognito pool `GET /access_info` names; all None when no pool is configured."""
+
+    user_pool_id: str | None = None
+    client_id: str | None = None
+    region: str | None = None
+
+
+ACCESS_INFO = web.AppKey("access_info", AccessInfo)
 SERVICES = web.AppKey("services", Services)
 
 # Request-scoped values.

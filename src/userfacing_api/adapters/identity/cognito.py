@@ -13,6 +13,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import aioboto3
@@ -33,7 +34,6 @@ from userfacing_api.domain.errors import (
 from userfacing_api.domain.identity import IssuedToken, Principal
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.identity import IdentityProvider, TokenVerifier
-from userfacing_api.settings import Settings, SettingsError
 
 logger = logging.getLogger("userfacing_api.identity")
 
@@ -48,36 +48,38 @@ _BUSY_CODES = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class CognitoPool:
+    """Where the user pool is, and the app client the service acts as."""
+
+    pool_id: str
+    client_id: str
+    region: str
+    jwks_url: str
+    issuer: str
+    client_secret: str | None = field(default=None, repr=False)
+
+
 @asynccontextmanager
 async def open_cognito_identity(
-    settings: Settings, clock: Clock
+    pool: CognitoPool, clock: Clock
 ) -> AsyncIterator[tuple[TokenVerifier, IdentityProvider]]:
-    """The verifier and user manager of the configured pool, open for the context's lifetime.
-
-    Secrets must already be resolved: `settings.cognito_secret` is used as the
-    app client's secret as it is.
-    """
-    pool_id = _required(settings.cognito_user_pool_id, "COGNITO_USER_POOL_ID")
-    client_id = _required(settings.cognito_client_id, "COGNITO_CLIENT_ID")
-    region = _required(settings.cognito_region, "COGNITO_REGION")
-    jwks_url = _required(settings.cognito_jwks_url, "COGNITO_JWKS_URL")
-    issuer = _required(settings.cognito_issuer, "COGNITO_ISSUER")
+    """The verifier and user manager of the pool, open for the context's lifetime."""
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(aiohttp.ClientSession(timeout=JWKS_TIMEOUT))
         cognito = await stack.enter_async_context(
-            aioboto3.Session().client("cognito-idp", region_name=region, config=COGNITO_CONFIG)
+            aioboto3.Session().client("cognito-idp", region_name=pool.region, config=COGNITO_CONFIG)
         )
         verifier = JwksTokenVerifier(
-            CognitoJwksSource(jwks_url, http, clock), issuer=issuer, audience=client_id, clock=clock
+            CognitoJwksSource(pool.jwks_url, http, clock),
+            issuer=pool.issuer,
+            audience=pool.client_id,
+            clock=clock,
         )
-        provider = CognitoIdentityProvider(cognito, pool_id, client_id, settings.cognito_secret)
+        provider = CognitoIdentityProvider(
+            cognito, pool.pool_id, pool.client_id, pool.client_secret
+        )
         yield verifier, provider
-
-
-def _required(value: str | None, variable: str) -> str:
-    if value is None:
-        raise SettingsError(variable, "required when AUTH_PROVIDER=cognito")
-    return value
 
 
 def secret_hash(client_secret: str, client_id: str, username: str) -> str:

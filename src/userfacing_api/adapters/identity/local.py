@@ -25,7 +25,6 @@ from userfacing_api.domain.identity import IssuedToken, Principal
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.identity import TokenVerifier
 from userfacing_api.ports.local_identity import SigningKeyStore, StoredUser, UserStore
-from userfacing_api.settings import Settings
 
 DEFAULT_AUDIENCE = "userfacing-api-local"
 
@@ -60,15 +59,19 @@ class LocalIdentityProvider:
 
 
 async def open_local_identity(
-    users: UserStore, keys: SigningKeyStore, settings: Settings, clock: Clock | None = None
+    users: UserStore,
+    keys: SigningKeyStore,
+    *,
+    issuer: str,
+    audience: str,
+    token_lifetime: int,
+    clock: Clock | None = None,
 ) -> tuple[TokenVerifier, LocalIdentityProvider]:
     """The verifier and provider of local users, creating the signing key on first start."""
     clock = clock or SystemClock()
     key = await ensure_signing_key(keys, clock)
-    issuer = settings.local_token_issuer
-    audience = settings.cognito_client_id or DEFAULT_AUDIENCE
     signer = await asyncio.get_running_loop().run_in_executor(
-        None, partial(IdTokenSigner, key, issuer, audience, settings.local_token_lifetime)
+        None, partial(IdTokenSigner, key, issuer, audience, token_lifetime)
     )
     verifier = JwksTokenVerifier(
         StaticJwksSource({signer.kid: signer.public_jwk}), issuer, audience, clock

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp_apispec import docs, form_schema, response_schema
 
-from userfacing_api.adapters.http.app_keys import SETTINGS, principal, services
+from userfacing_api.adapters.http.app_keys import ACCESS_INFO, principal, services
 from userfacing_api.adapters.http.public import public
 from userfacing_api.adapters.http.schemas.auth import (
     AccessInfoSchema,
@@ -36,12 +36,12 @@ _ONLY_WITH_AUTH = " Exists only when AUTH=1 (development and test deployments)."
 @response_schema(AccessInfoSchema(), 200)
 @public
 async def access_info(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
+    pool = request.app[ACCESS_INFO]
     info = {
         "cognito": {
-            "user_pool_id": settings.cognito_user_pool_id,
-            "client_id": settings.cognito_client_id,
-            "region": settings.cognito_region,
+            "user_pool_id": pool.user_pool_id,
+            "client_id": pool.client_id,
+            "region": pool.region,
         }
     }
     return web.json_response(AccessInfoSchema().dump(info))
