@@ -30,6 +30,7 @@ from userfacing_api.ports.jobs import (
     Outbox,
     PendingDelivery,
 )
+from userfacing_api.ports.local_identity import SigningKeyStore, StoredUser, UserStore
 from userfacing_api.ports.notifier import JobEndedNotice
 from userfacing_api.ports.storage import FileStorage, StorageUnavailable
 
@@ -395,6 +396,34 @@ class _InMemoryOutbox(Outbox):
             ),
             default=None,
         )
+
+
+class InMemoryUserStore(UserStore):
+    """Local users by username."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, StoredUser] = {}
+
+    async def add(self, user: StoredUser) -> None:
+        if user.username in self.users:
+            raise AlreadyExists(f"User {user.username!r} already exists")
+        self.users[user.username] = user
+
+    async def find(self, username: str) -> StoredUser | None:
+        return self.users.get(username)
+
+
+class InMemorySigningKeyStore(SigningKeyStore):
+    """Private keys (PEM) by key id."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, str] = {}
+
+    async def find(self, kid: str) -> str | None:
+        return self.keys.get(kid)
+
+    async def add_if_absent(self, kid: str, private_pem: str, created_at: datetime) -> None:
+        self.keys.setdefault(kid, private_pem)
 
 
 class StaticCatalogue:

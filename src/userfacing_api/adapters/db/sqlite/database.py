@@ -27,7 +27,7 @@ from userfacing_api.adapters.db.session import Dialect, Row, Session, translated
 from userfacing_api.adapters.db.stores import Database
 
 # aiosqlite raises ValueError for a statement on a closed connection.
-_STATEMENT_FAILURES = (sqlite3.Error, ValueError)
+_FAILURES = (sqlite3.Error, ValueError)
 
 SQLITE = Dialect(
     lock_clause="",
@@ -49,24 +49,28 @@ class SqliteDatabase(Database):
 
         The connection is for this block only; nobody else uses it meanwhile.
         """
-        with translated_errors((sqlite3.Error,)):
-            async with self._lock:
-                await self._connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield _SqliteSession(self._connection)
-                except BaseException:
-                    # Shielded: a second cancellation must not leave the transaction open.
-                    await asyncio.shield(self._rollback())
-                    raise
-                try:
-                    await self._connection.execute("COMMIT")
-                except BaseException:
-                    await asyncio.shield(self._rollback())
-                    raise
+        async with self._lock:
+            await self._run("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteSession(self._connection)
+            except BaseException:
+                # Shielded: a second cancellation must not leave the transaction open.
+                await asyncio.shield(self._rollback())
+                raise
+            try:
+                await self._run("COMMIT")
+            except BaseException:
+                await asyncio.shield(self._rollback())
+                raise
+
+    async def _run(self, sql: str) -> None:
+        with translated_errors(_FAILURES):
+            await self._connection.execute(sql)
 
     async def _rollback(self) -> None:
-        if self._connection.in_transaction:
-            await self._connection.execute("ROLLBACK")
+        with translated_errors(_FAILURES):
+            if self._connection.in_transaction:
+                await self._connection.execute("ROLLBACK")
 
 
 class _SqliteSession(Session):
@@ -76,12 +80,12 @@ class _SqliteSession(Session):
         self._connection = connection
 
     async def execute(self, sql: str, *parameters: Any) -> int:
-        with translated_errors(_STATEMENT_FAILURES):
+        with translated_errors(_FAILURES):
             cursor = await self._connection.execute(_numbered(sql), _values(parameters))
             return cursor.rowcount
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
-        with translated_errors(_STATEMENT_FAILURES):
+        with translated_errors(_FAILURES):
             async with self._connection.execute(_numbered(sql), _values(parameters)) as cursor:
                 return list(await cursor.fetchall())
 
