@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from userfacing_api.adapters.storage.rules import check_move, check_read, check_write
 from userfacing_api.domain.applications import Catalogue
 from userfacing_api.domain.delivery import Lease
-from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
+from userfacing_api.domain.errors import AlreadyExists, NotFound
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType
 from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import Job, JobStatus
@@ -123,8 +124,7 @@ class InMemoryFileStorage(FileStorage):
         self, user_id: UserId, path: UserPath, chunks: AsyncIterable[bytes]
     ) -> FileInfo:
         self._check_available()
-        if not path:
-            raise InvalidInput("The root folder cannot be written as a file")
+        check_write(path)
         if (user_id, path) in self.folders:
             raise AlreadyExists(f"A folder already exists at {path!r}")
         self._make_folders(user_id, path.parent)
@@ -139,8 +139,7 @@ class InMemoryFileStorage(FileStorage):
         self, user_id: UserId, path: UserPath, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
         self._check_available()
-        if start < 0 or (end is not None and end < start):
-            raise InvalidInput(f"Invalid byte range {start}-{end}")
+        check_read(path, start, end)
         stored = self.files.get((user_id, path))
         if stored is None:
             raise NotFound(f"File {path!r} does not exist")
@@ -154,10 +153,7 @@ class InMemoryFileStorage(FileStorage):
 
     async def move(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
         self._check_available()
-        if not source or not target:
-            raise InvalidInput("The root folder cannot be moved")
-        if target == source or target.startswith(f"{source}/"):
-            raise InvalidInput(f"{source!r} cannot be moved into itself")
+        check_move(source, target)
         if await self.stat(user_id, source) is None:
             raise NotFound(f"{source!r} does not exist")
         if await self.stat(user_id, target) is not None:

@@ -13,7 +13,7 @@ import pytest
 from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
 from userfacing_api.domain.files import FileType
 from userfacing_api.domain.identity import UserId
-from userfacing_api.domain.paths import UserPath
+from userfacing_api.domain.paths import ROOT, UserPath
 from userfacing_api.ports.storage import FileStorage
 
 MiB = 1024 * 1024
@@ -354,6 +354,26 @@ async def test_moving_a_folder_into_itself_is_refused(storage: FileStorage) -> N
         await storage.move(ALICE, UserPath("data/a"), UserPath("data/a/b"))
 
     assert await tree(storage, ALICE) == {"data": None, "data/a": None}
+
+
+async def test_the_root_is_neither_the_source_nor_the_target_of_a_move(
+    storage: FileStorage,
+) -> None:
+    await storage.write(ALICE, UserPath("data/a.txt"), chunks_of(b"a"))
+
+    with pytest.raises(InvalidInput):
+        await storage.move(ALICE, ROOT, UserPath("data/moved"))
+    with pytest.raises(InvalidInput):
+        await storage.move(ALICE, UserPath("data/a.txt"), ROOT)
+
+    assert await tree(storage, ALICE) == {"data": None, "data/a.txt": 1}
+
+
+async def test_the_root_is_not_a_file_to_read(storage: FileStorage) -> None:
+    await storage.write(ALICE, UserPath("data/a.txt"), chunks_of(b"a"))
+
+    with pytest.raises(NotFound):
+        await read_all(storage, ALICE, ROOT)
 
 
 async def test_deleting_a_file_removes_only_that_file(storage: FileStorage) -> None:

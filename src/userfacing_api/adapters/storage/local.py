@@ -26,6 +26,7 @@ from uuid import uuid4
 
 import aiofiles
 
+from userfacing_api.adapters.storage.rules import check_move, check_read, check_write
 from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType
 from userfacing_api.domain.identity import UserId
@@ -109,8 +110,7 @@ class LocalFileStorage(FileStorage):
     async def read(
         self, user_id: UserId, path: UserPath, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
-        if start < 0 or (end is not None and end < start):
-            raise InvalidInput(f"Invalid byte range {start}-{end}")
+        check_read(path, start, end)
         real = await asyncio.to_thread(self._locate_file, user_id, path)
         with _os_errors(path):
             handle = await aiofiles.open(real, "rb", opener=_open_no_follow)
@@ -187,8 +187,7 @@ class LocalFileStorage(FileStorage):
         _make_folders(real, path, self._base(user_id))
 
     def _prepare_write(self, user_id: UserId, path: UserPath) -> str:
-        if path.is_root:
-            raise InvalidInput("The root folder cannot be written as a file")
+        check_write(path)
         real = self._locate(user_id, path, creating=True)
         with _os_errors(path):
             if os.path.isdir(real):
@@ -197,10 +196,7 @@ class LocalFileStorage(FileStorage):
         return real
 
     def _move(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
-        if source.is_root or target.is_root:
-            raise InvalidInput("The root folder cannot be moved")
-        if source.contains(target):
-            raise InvalidInput(f"{source!r} cannot be moved into itself")
+        check_move(source, target)
         self._locate(user_id, source)
         entry = self._entry(user_id, source)
         destination = self._locate(user_id, target, creating=True)

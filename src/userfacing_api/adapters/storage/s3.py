@@ -19,10 +19,11 @@ import aioboto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from userfacing_api.adapters.storage.rules import check_move, check_read, check_write
 from userfacing_api.adapters.storage.s3_errors import error_code, s3_errors
 from userfacing_api.adapters.storage.s3_layout import S3Layout
 from userfacing_api.adapters.storage.s3_transfer import copy_large_object, upload_stream
-from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
+from userfacing_api.domain.errors import AlreadyExists, NotFound
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType
 from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.paths import UserPath
@@ -143,8 +144,7 @@ class S3FileStorage(FileStorage):
     async def write(
         self, user_id: UserId, path: UserPath, chunks: AsyncIterable[bytes]
     ) -> FileInfo:
-        if path.is_root:
-            raise InvalidInput("The root folder cannot be written as a file")
+        check_write(path)
         await self.make_folder(user_id, path.parent)
         if await self._folder_exists(user_id, path):
             raise AlreadyExists(f"A folder already exists at {path!r}")
@@ -158,11 +158,8 @@ class S3FileStorage(FileStorage):
     async def read(
         self, user_id: UserId, path: UserPath, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
-        if start < 0 or (end is not None and end < start):
-            raise InvalidInput(f"Invalid byte range {start}-{end}")
+        check_read(path, start, end)
         key = self._layout.key(user_id, path)
-        if path.is_root:
-            raise NotFound("The root folder is not a file")
         if end == start:
             if await self._head(user_id, path) is None:
                 raise NotFound(f"File {path!r} does not exist")
@@ -186,10 +183,7 @@ class S3FileStorage(FileStorage):
             body.close()
 
     async def move(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
-        if source.is_root or target.is_root:
-            raise InvalidInput("The root folder cannot be moved")
-        if source.contains(target):
-            raise InvalidInput(f"{source!r} cannot be moved into itself")
+        check_move(source, target)
         info = await self.stat(user_id, source)
         if info is None:
             raise NotFound(f"{source!r} does not exist")
