@@ -63,10 +63,12 @@ def create_app(
     """
     return create_http_app(
         lambda: open_services(settings, worker_queue=worker_queue, notifier=notifier),
-        local_users=settings.auth,
-        frontend_url=settings.frontend_url,
+        local_users=settings.identity.auth,
+        frontend_url=settings.server.frontend_url,
         access_info=AccessInfo(
-            settings.cognito_user_pool_id, settings.cognito_client_id, settings.cognito_region
+            settings.identity.cognito_user_pool_id,
+            settings.identity.cognito_client_id,
+            settings.identity.cognito_region,
         ),
     )
 
@@ -95,7 +97,7 @@ async def open_services(
         catalogue = await _catalogue(stack, settings)
         database = await _database(stack, settings)
         storage = await stack.enter_async_context(_storage(settings))
-        if settings.auth_provider == "cognito":
+        if settings.identity.provider == "cognito":
             verifier, provider = await stack.enter_async_context(
                 open_cognito_identity(cognito_pool_of(settings), SystemClock())
             )
@@ -103,9 +105,9 @@ async def open_services(
             verifier, provider = await open_local_identity(
                 database.users,
                 database.signing_keys,
-                issuer=settings.local_token_issuer,
-                audience=settings.cognito_client_id or DEFAULT_AUDIENCE,
-                token_lifetime=settings.local_token_lifetime,
+                issuer=settings.identity.local_token_issuer,
+                audience=settings.identity.cognito_client_id or DEFAULT_AUDIENCE,
+                token_lifetime=settings.identity.local_token_lifetime,
             )
         job_store = database.jobs
         jobs, job_status = await _open_job_services(
@@ -114,7 +116,7 @@ async def open_services(
         yield Services(
             files=FileService(storage),
             token_verifier=verifier,
-            identity_provider=provider if settings.auth else None,
+            identity_provider=provider if settings.identity.auth else None,
             jobs=jobs,
             job_status=job_status,
             readiness=ReadinessService({"database": job_store.ping, "file storage": storage.ping}),
@@ -124,7 +126,7 @@ async def open_services(
 async def _database(stack: AsyncExitStack, settings: Settings) -> Database:
     """The database, open until `stack` closes; one that cannot be opened names DATABASE_URL."""
     try:
-        return await stack.enter_async_context(open_database(settings.database_url))
+        return await stack.enter_async_context(open_database(settings.database.url))
     except DatabaseUnavailable as err:
         raise SettingsError("DATABASE_URL", str(err)) from err
 
@@ -132,12 +134,12 @@ async def _database(stack: AsyncExitStack, settings: Settings) -> Database:
 def cognito_pool_of(settings: Settings) -> CognitoPool:
     """The pool of AUTH_PROVIDER=cognito; secrets must already be resolved."""
     return CognitoPool(
-        pool_id=_required(settings.cognito_user_pool_id, "COGNITO_USER_POOL_ID"),
-        client_id=_required(settings.cognito_client_id, "COGNITO_CLIENT_ID"),
-        region=_required(settings.cognito_region, "COGNITO_REGION"),
-        jwks_url=_required(settings.cognito_jwks_url, "COGNITO_JWKS_URL"),
-        issuer=_required(settings.cognito_issuer, "COGNITO_ISSUER"),
-        client_secret=settings.cognito_secret,
+        pool_id=_required(settings.identity.cognito_user_pool_id, "COGNITO_USER_POOL_ID"),
+        client_id=_required(settings.identity.cognito_client_id, "COGNITO_CLIENT_ID"),
+        region=_required(settings.identity.cognito_region, "COGNITO_REGION"),
+        jwks_url=_required(settings.identity.cognito_jwks_url, "COGNITO_JWKS_URL"),
+        issuer=_required(settings.identity.cognito_issuer, "COGNITO_ISSUER"),
+        client_secret=settings.identity.cognito_secret,
     )
 
 
@@ -148,10 +150,14 @@ def _required(value: str | None, variable: str) -> str:
 
 
 def _storage(settings: Settings) -> AbstractAsyncContextManager[FileStorage]:
-    if settings.filesystem == "s3":
-        assert settings.s3_bucket is not None, "load_settings requires S3_BUCKET for s3"
-        return open_s3_storage(settings.s3_bucket, settings.s3_region, settings.user_data_root_path)
-    return _local_storage(Path(settings.user_data_root_path).resolve())
+    if settings.storage.filesystem == "s3":
+        assert settings.storage.s3_bucket is not None, "load_settings requires S3_BUCKET for s3"
+        return open_s3_storage(
+            settings.storage.s3_bucket,
+            settings.storage.s3_region,
+            settings.storage.user_data_root_path,
+        )
+    return _local_storage(Path(settings.storage.user_data_root_path).resolve())
 
 
 @asynccontextmanager
@@ -161,10 +167,12 @@ async def _local_storage(root: Path) -> AsyncIterator[FileStorage]:
 
 
 async def _catalogue(stack: AsyncExitStack, settings: Settings) -> ApplicationCatalogue:
-    source = settings.application_config_file
+    source = settings.catalogue.application_config_file
     try:
         if source.startswith("s3://"):
-            return await stack.enter_async_context(open_s3_catalogue(source, settings.s3_region))
+            return await stack.enter_async_context(
+                open_s3_catalogue(source, settings.storage.s3_region)
+            )
         return await YamlFileCatalogue.load(Path(source))
     except CatalogueUnreadable as err:
         raise SettingsError("APPLICATION_CONFIG_FILE", str(err)) from None
@@ -202,44 +210,48 @@ async def _open_job_services(
             queue,
             clock,
             notifications,
-            deadline=timedelta(seconds=settings.job_delivery_deadline),
-            retry=RetryPolicy(max_delay=settings.job_delivery_retry_cap),
+            deadline=timedelta(seconds=settings.delivery.deadline),
+            retry=RetryPolicy(max_delay=settings.delivery.retry_cap),
         )
         runner = DispatcherRunner(
             DeliveryDispatcher(store, deliveries, clock),
             clock,
-            settings.job_delivery_poll_interval,
+            settings.delivery.poll_interval,
         )
         await stack.enter_async_context(runner.running())
         wake_dispatcher = runner.wake
     jobs = JobService(store, storage, catalogue, clock, deliveries, wake_dispatcher)
-    job_status = JobStatusService(store, clock, notifications, settings.internal_api_key_secret)
+    job_status = JobStatusService(
+        store, clock, notifications, settings.delivery.internal_api_key_secret
+    )
     return jobs, job_status
 
 
 async def _worker_queue(stack: AsyncExitStack, settings: Settings) -> WorkerQueue | None:
-    if settings.workerfacing_api_url is None:
+    if settings.delivery.workerfacing_api_url is None:
         return None
     session = await stack.enter_async_context(open_worker_api_session())
-    return WorkerApiQueue(session, settings.workerfacing_api_url, settings.internal_api_key_secret)
+    return WorkerApiQueue(
+        session, settings.delivery.workerfacing_api_url, settings.delivery.internal_api_key_secret
+    )
 
 
 async def _notifier(stack: AsyncExitStack, settings: Settings) -> Notifier:
-    if settings.email_sender_service != "mailjet":
+    if settings.email.service != "mailjet":
         return NullNotifier()
-    assert settings.email_sender_api_key is not None, "load_settings requires it for mailjet"
-    assert settings.email_sender_secret_key is not None, "load_settings requires it for mailjet"
-    assert settings.email_sender_address is not None, "load_settings requires it for mailjet"
+    assert settings.email.api_key is not None, "load_settings requires it for mailjet"
+    assert settings.email.secret_key is not None, "load_settings requires it for mailjet"
+    assert settings.email.sender_address is not None, "load_settings requires it for mailjet"
     session = await stack.enter_async_context(
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=MAILJET_TIMEOUT_SECONDS))
     )
     return MailjetNotifier(
         session,
-        settings.email_sender_api_key,
-        settings.email_sender_secret_key,
-        settings.email_sender_address,
-        base_url=settings.mailjet_api_url,
-        frontend_url=settings.frontend_url,
+        settings.email.api_key,
+        settings.email.secret_key,
+        settings.email.sender_address,
+        base_url=settings.email.mailjet_api_url,
+        frontend_url=settings.server.frontend_url,
     )
 
 

@@ -42,8 +42,8 @@ def serve(settings: Settings) -> None:
 
     web.run_app(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        host=settings.server.host,
+        port=settings.server.port,
         access_log_class=RequestIdAccessLogger,
         print=lambda message: logging.getLogger("userfacing_api").info("%s", message.strip()),
     )
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("check-config", help="validate the configuration and exit")
     arguments = parser.parse_args(argv)
     settings = _settings(read_environment())
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.server.log_level)
     try:
         if arguments.command == "serve":
             serve(settings)

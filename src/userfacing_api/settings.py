@@ -1,7 +1,8 @@
 """Typed settings read once from the environment (and `.env`) at start-up.
 
 Every variable is validated here; a wrong value raises `SettingsError`, which the
-command line turns into one line naming the variable and what it accepts.
+command line turns into one line naming the variable and what it accepts. The
+settings come in groups, one per concern; only the composition root reads them.
 """
 
 from __future__ import annotations
@@ -26,48 +27,86 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class Settings:
-    auth: bool = False
-    auth_provider: Literal["cognito", "local"] = "local"
+class DatabaseSettings:
+    url: str = field(default="sqlite:///var/userfacing.db", repr=False)
+    # DATABASE_SECRET as given; the composition root fills a Secrets Manager ARN into the URL.
+    secret: str | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Literal["sqlite", "postgresql"]:
+        return "sqlite" if self.url.startswith("sqlite:") else "postgresql"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The file of a `sqlite:///relative` or `sqlite:////absolute` URL."""
+        return Path(self.url.removeprefix("sqlite:///"))
+
+
+@dataclass(frozen=True)
+class StorageSettings:
     filesystem: Literal["local", "s3"] = "local"
     s3_bucket: str | None = None
     s3_region: str | None = None
     user_data_root_path: str = "var/user_data"
-    database_url: str = field(default="sqlite:///var/userfacing.db", repr=False)
-    # DATABASE_SECRET as given; the composition root fills a Secrets Manager ARN into the URL.
-    database_secret: str | None = field(default=None, repr=False)
-    workerfacing_api_url: str | None = None
-    internal_api_key_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class CatalogueSettings:
+    application_config_file: str = "config/application_config.yaml"
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    auth: bool = False
+    provider: Literal["cognito", "local"] = "local"
     cognito_client_id: str | None = None
     cognito_secret: str | None = field(default=None, repr=False)
     cognito_user_pool_id: str | None = None
     cognito_region: str | None = None
     cognito_jwks_url: str | None = None
     cognito_issuer: str | None = None
-    application_config_file: str = "config/application_config.yaml"
-    email_sender_service: Literal["", "mailjet"] = ""
-    email_sender_address: str | None = None
-    email_sender_api_key: str | None = field(default=None, repr=False)
-    email_sender_secret_key: str | None = field(default=None, repr=False)
-    mailjet_api_url: str = "https://api.mailjet.com"
-    frontend_url: str | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "INFO"
-    job_delivery_deadline: float = 3600.0
-    job_delivery_retry_cap: float = 60.0
-    job_delivery_poll_interval: float = 5.0
     local_token_lifetime: int = 3600
     local_token_issuer: str = "userfacing-api-local"  # noqa: S105 (an issuer name, not a secret)
 
-    @property
-    def database_engine(self) -> Literal["sqlite", "postgresql"]:
-        return "sqlite" if self.database_url.startswith("sqlite:") else "postgresql"
 
-    @property
-    def sqlite_path(self) -> Path:
-        """The file of a `sqlite:///relative` or `sqlite:////absolute` URL."""
-        return Path(self.database_url.removeprefix("sqlite:///"))
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The worker side jobs are delivered to, and how long delivery keeps trying."""
+
+    workerfacing_api_url: str | None = None
+    internal_api_key_secret: str | None = field(default=None, repr=False)
+    deadline: float = 3600.0
+    retry_cap: float = 60.0
+    poll_interval: float = 5.0
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    service: Literal["", "mailjet"] = ""
+    sender_address: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    mailjet_api_url: str = "https://api.mailjet.com"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    frontend_url: str | None = None
+    """The web frontend: the one origin CORS lets in, and where e-mails link to."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
 
 def unwrap_secret(value: str | None) -> str | None:
@@ -102,9 +141,12 @@ class _Reader:
             return default
         return value.strip()
 
+    def text_or(self, name: str, default: str) -> str:
+        """The value, or `default` when the variable is unset or blank."""
+        return self.text(name) or default
+
     def choice(self, name: str, accepted: tuple[str, ...], default: str) -> str:
-        value = self.text(name, default)
-        assert value is not None
+        value = self.text_or(name, default)
         if value not in accepted:
             raise SettingsError(name, f"got {value!r}, accepted: {', '.join(map(repr, accepted))}")
         return value
@@ -169,10 +211,46 @@ def _is_http_url(value: str) -> bool:
         return False
 
 
-def _database_url(reader: _Reader) -> str:
-    url = reader.text("DATABASE_URL", Settings.database_url)
-    assert url is not None
-    secret = unwrap_secret(reader.text("DATABASE_SECRET"))
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build and validate the settings; raise `SettingsError` on the first bad variable."""
+    read = _Reader(environ)
+    storage = _storage(read)
+    identity = _identity(read)
+    email = _email(read)
+    server = _server(read)
+    return Settings(
+        database=_database(read),
+        storage=storage,
+        catalogue=CatalogueSettings(
+            read.text_or("APPLICATION_CONFIG_FILE", CatalogueSettings.application_config_file)
+        ),
+        identity=identity,
+        delivery=_delivery(read),
+        email=email,
+        server=server,
+    )
+
+
+def _storage(read: _Reader) -> StorageSettings:
+    filesystem = read.choice("FILESYSTEM", ("local", "s3"), "local")
+    s3_bucket = read.text("S3_BUCKET")
+    if filesystem == "s3" and s3_bucket is None:
+        raise SettingsError("S3_BUCKET", "required when FILESYSTEM=s3")
+    default_root = "var/user_data" if filesystem == "local" else "user_data"
+    root = read.text_or("USER_DATA_ROOT_PATH", default_root)
+    if filesystem == "s3":
+        root = root.strip("/")
+    return StorageSettings(
+        filesystem="s3" if filesystem == "s3" else "local",
+        s3_bucket=s3_bucket,
+        s3_region=read.text("S3_REGION"),
+        user_data_root_path=root,
+    )
+
+
+def _database(read: _Reader) -> DatabaseSettings:
+    url = read.text_or("DATABASE_URL", DatabaseSettings.url)
+    secret = unwrap_secret(read.text("DATABASE_SECRET"))
     if "{}" in url:
         if secret is None:
             raise SettingsError(
@@ -189,21 +267,10 @@ def _database_url(reader: _Reader) -> str:
             "DATABASE_URL",
             f"got scheme {scheme!r}, accepted: sqlite:///path or postgresql://user:{{}}@host/db",
         )
-    return url
+    return DatabaseSettings(url=url, secret=secret)
 
 
-def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Build and validate the settings; raise `SettingsError` on the first bad variable."""
-    read = _Reader(environ)
-    filesystem = read.choice("FILESYSTEM", ("local", "s3"), "local")
-    s3_bucket = read.text("S3_BUCKET")
-    if filesystem == "s3" and s3_bucket is None:
-        raise SettingsError("S3_BUCKET", "required when FILESYSTEM=s3")
-    default_root = "var/user_data" if filesystem == "local" else "user_data"
-    root = read.text("USER_DATA_ROOT_PATH", default_root)
-    assert root is not None
-    if filesystem == "s3":
-        root = root.strip("/")
+def _identity(read: _Reader) -> IdentitySettings:
     pool_id = read.text("COGNITO_USER_POOL_ID")
     provider = read.choice("AUTH_PROVIDER", ("cognito", "local"), "cognito" if pool_id else "local")
     cognito_region = read.text("COGNITO_REGION")
@@ -219,61 +286,19 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         if cognito_region is None:
             raise SettingsError("COGNITO_REGION", "required when AUTH_PROVIDER=cognito")
         cognito_jwks_url, cognito_issuer = _cognito_urls(read, pool_id, cognito_region)
-    email_service = read.choice("EMAIL_SENDER_SERVICE", ("", "mailjet"), "")
-    email_address = read.text("EMAIL_SENDER_ADDRESS")
-    email_key = read.text("EMAIL_SENDER_API_KEY")
-    email_secret = unwrap_secret(read.text("EMAIL_SENDER_SECRET_KEY"))
-    if email_service == "mailjet":
-        for name, value in (
-            ("EMAIL_SENDER_ADDRESS", email_address),
-            ("EMAIL_SENDER_API_KEY", email_key),
-            ("EMAIL_SENDER_SECRET_KEY", email_secret),
-        ):
-            if value is None:
-                raise SettingsError(name, "required when EMAIL_SENDER_SERVICE=mailjet")
-    log_level = _log_level(read)
-    return Settings(
+    return IdentitySettings(
         auth=read.flag("AUTH", False),
-        auth_provider="cognito" if provider == "cognito" else "local",
-        filesystem="s3" if filesystem == "s3" else "local",
-        s3_bucket=s3_bucket,
-        s3_region=read.text("S3_REGION"),
-        user_data_root_path=root,
-        database_url=_database_url(read),
-        database_secret=unwrap_secret(read.text("DATABASE_SECRET")),
-        workerfacing_api_url=read.http_url("WORKERFACING_API_URL"),
-        internal_api_key_secret=unwrap_secret(read.text("INTERNAL_API_KEY_SECRET")),
+        provider="cognito" if provider == "cognito" else "local",
         cognito_client_id=client_id,
         cognito_secret=unwrap_secret(read.text("COGNITO_SECRET")),
         cognito_user_pool_id=pool_id,
         cognito_region=cognito_region,
         cognito_jwks_url=cognito_jwks_url,
         cognito_issuer=cognito_issuer,
-        application_config_file=read.text(
-            "APPLICATION_CONFIG_FILE", Settings.application_config_file
-        )
-        or Settings.application_config_file,
-        email_sender_service="mailjet" if email_service == "mailjet" else "",
-        email_sender_address=email_address,
-        email_sender_api_key=email_key,
-        email_sender_secret_key=email_secret,
-        mailjet_api_url=read.http_url("MAILJET_API_URL") or Settings.mailjet_api_url,
-        frontend_url=read.http_url("FRONTEND_URL"),
-        host=read.text("HOST", Settings.host) or Settings.host,
-        port=read.integer("PORT", Settings.port, 0, 65535),
-        log_level=log_level,
-        job_delivery_deadline=read.seconds("JOB_DELIVERY_DEADLINE", Settings.job_delivery_deadline),
-        job_delivery_retry_cap=read.seconds(
-            "JOB_DELIVERY_RETRY_CAP", Settings.job_delivery_retry_cap
-        ),
-        job_delivery_poll_interval=read.seconds(
-            "JOB_DELIVERY_POLL_INTERVAL", Settings.job_delivery_poll_interval
-        ),
         local_token_lifetime=read.integer(
-            "LOCAL_TOKEN_LIFETIME", Settings.local_token_lifetime, 60, 7 * 24 * 3600
+            "LOCAL_TOKEN_LIFETIME", IdentitySettings.local_token_lifetime, 60, 7 * 24 * 3600
         ),
-        local_token_issuer=read.text("LOCAL_TOKEN_ISSUER", Settings.local_token_issuer)
-        or Settings.local_token_issuer,
+        local_token_issuer=read.text_or("LOCAL_TOKEN_ISSUER", IdentitySettings.local_token_issuer),
     )
 
 
@@ -292,6 +317,47 @@ def _cognito_urls(read: _Reader, pool_id: str, region: str) -> tuple[str, str]:
     return (
         read.http_url("COGNITO_JWKS_URL") or f"{endpoint}/{pool_id}/.well-known/jwks.json",
         read.http_url("COGNITO_ISSUER") or f"{aws_endpoint}/{pool_id}",
+    )
+
+
+def _delivery(read: _Reader) -> DeliverySettings:
+    return DeliverySettings(
+        workerfacing_api_url=read.http_url("WORKERFACING_API_URL"),
+        internal_api_key_secret=unwrap_secret(read.text("INTERNAL_API_KEY_SECRET")),
+        deadline=read.seconds("JOB_DELIVERY_DEADLINE", DeliverySettings.deadline),
+        retry_cap=read.seconds("JOB_DELIVERY_RETRY_CAP", DeliverySettings.retry_cap),
+        poll_interval=read.seconds("JOB_DELIVERY_POLL_INTERVAL", DeliverySettings.poll_interval),
+    )
+
+
+def _email(read: _Reader) -> EmailSettings:
+    service = read.choice("EMAIL_SENDER_SERVICE", ("", "mailjet"), "")
+    address = read.text("EMAIL_SENDER_ADDRESS")
+    api_key = read.text("EMAIL_SENDER_API_KEY")
+    secret_key = unwrap_secret(read.text("EMAIL_SENDER_SECRET_KEY"))
+    if service == "mailjet":
+        for name, value in (
+            ("EMAIL_SENDER_ADDRESS", address),
+            ("EMAIL_SENDER_API_KEY", api_key),
+            ("EMAIL_SENDER_SECRET_KEY", secret_key),
+        ):
+            if value is None:
+                raise SettingsError(name, "required when EMAIL_SENDER_SERVICE=mailjet")
+    return EmailSettings(
+        service="mailjet" if service == "mailjet" else "",
+        sender_address=address,
+        api_key=api_key,
+        secret_key=secret_key,
+        mailjet_api_url=read.http_url("MAILJET_API_URL") or EmailSettings.mailjet_api_url,
+    )
+
+
+def _server(read: _Reader) -> ServerSettings:
+    return ServerSettings(
+        host=read.text_or("HOST", ServerSettings.host),
+        port=read.integer("PORT", ServerSettings.port, 0, 65535),
+        log_level=_log_level(read),
+        frontend_url=read.http_url("FRONTEND_URL"),
     )
 
 

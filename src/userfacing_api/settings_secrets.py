@@ -18,17 +18,13 @@ from userfacing_api.settings import (
     unwrap_secret,
 )
 
-SECRET_FIELDS = (
-    "database_secret",
-    "internal_api_key_secret",
-    "cognito_secret",
-    "email_sender_secret_key",
-)
-
 
 async def resolve_secrets(settings: Settings) -> Settings:
     """`settings` with every secret ARN replaced by the secret, and the database URL filled."""
-    if not any(is_secret_arn(getattr(settings, field)) for field in SECRET_FIELDS):
+    database, delivery = settings.database, settings.delivery
+    identity, email = settings.identity, settings.email
+    given = (database.secret, delivery.internal_api_key_secret, identity.cognito_secret)
+    if not any(is_secret_arn(value) for value in (*given, email.secret_key)):
         return settings
     resolver = SecretsManagerResolver()
 
@@ -43,19 +39,23 @@ async def resolve_secrets(settings: Settings) -> Settings:
             raise SettingsError(variable, "the secret in AWS Secrets Manager has no text value")
         return secret
 
-    database_secret = await value_of("DATABASE_SECRET", settings.database_secret)
-    database_url = settings.database_url
-    if is_secret_arn(settings.database_secret) and database_secret is not None:
+    database_secret = await value_of("DATABASE_SECRET", database.secret)
+    database_url = database.url
+    if is_secret_arn(database.secret) and database_secret is not None:
         database_url = fill_database_secret(database_url, database_secret)
     return replace(
         settings,
-        database_url=database_url,
-        database_secret=database_secret,
-        internal_api_key_secret=await value_of(
-            "INTERNAL_API_KEY_SECRET", settings.internal_api_key_secret
+        database=replace(database, url=database_url, secret=database_secret),
+        delivery=replace(
+            delivery,
+            internal_api_key_secret=await value_of(
+                "INTERNAL_API_KEY_SECRET", delivery.internal_api_key_secret
+            ),
         ),
-        cognito_secret=await value_of("COGNITO_SECRET", settings.cognito_secret),
-        email_sender_secret_key=await value_of(
-            "EMAIL_SENDER_SECRET_KEY", settings.email_sender_secret_key
+        identity=replace(
+            identity, cognito_secret=await value_of("COGNITO_SECRET", identity.cognito_secret)
+        ),
+        email=replace(
+            email, secret_key=await value_of("EMAIL_SENDER_SECRET_KEY", email.secret_key)
         ),
     )

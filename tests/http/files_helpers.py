@@ -44,7 +44,7 @@ def user_root(settings: Settings, headers: dict[str, str]) -> Path:
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     user_id: str = claims["cognito:username"]
-    return Path(settings.user_data_root_path).resolve() / user_id
+    return Path(settings.storage.user_data_root_path).resolve() / user_id
 
 
 async def raw_request(

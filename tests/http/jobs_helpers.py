@@ -51,8 +51,8 @@ class UserFiles:
     """The users' trees of the service under test, written directly through its storage."""
 
     def __init__(self, settings: Settings) -> None:
-        self.storage = LocalFileStorage(Path(settings.user_data_root_path))
-        self.root = Path(settings.user_data_root_path)
+        self.storage = LocalFileStorage(Path(settings.storage.user_data_root_path))
+        self.root = Path(settings.storage.user_data_root_path)
 
     async def put(self, user_id: str, path: str, content: bytes = b"x") -> None:
         await self.storage.write(UserId(user_id), UserPath(path), _bytes(content))

@@ -32,7 +32,7 @@ PASSWORD = "Correct-horse-9"
 
 async def persisted_private_pem(settings: Settings) -> str:
     """The key the running service signs with, read from its database."""
-    async with open_database(settings.database_url) as database:
+    async with open_database(settings.database.url) as database:
         return (await ensure_signing_key(database.signing_keys, SystemClock())).private_pem
 
 
@@ -44,8 +44,8 @@ def claims(settings: Settings, **changes: Any) -> dict[str, Any]:
         "email": "mallory@example.org",
         "cognito:groups": ["users"],
         "token_use": "id",
-        "iss": settings.local_token_issuer,
-        "aud": settings.cognito_client_id or DEFAULT_AUDIENCE,
+        "iss": settings.identity.local_token_issuer,
+        "aud": settings.identity.cognito_client_id or DEFAULT_AUDIENCE,
         "iat": now,
         "exp": now + 600,
     }
@@ -267,7 +267,7 @@ async def test_a_token_is_issued_for_the_right_password(client: Client, settings
     assert response.status == 201
     body = await response.json()
     assert set(body) == {"id_token", "expires_in"}
-    assert body["expires_in"] == settings.local_token_lifetime
+    assert body["expires_in"] == settings.identity.local_token_lifetime
     me = await client.get("/user", headers={"Authorization": f"Bearer {body['id_token']}"})
     assert await me.json() == {"email": "hank@example.org", "groups": ["users"]}
 

@@ -211,7 +211,10 @@ def failing_app(settings: Settings) -> AppFactory:
                 yield dataclasses.replace(real, token_verifier=ExplodingVerifier(error))
 
         return create_http_app(
-            services, local_users=settings.auth, frontend_url=None, access_info=AccessInfo()
+            services,
+            local_users=settings.identity.auth,
+            frontend_url=None,
+            access_info=AccessInfo(),
         )
 
     return build

@@ -23,7 +23,7 @@ async def test_the_service_is_ready_without_a_token(client: Client) -> None:
 async def test_without_its_file_storage_the_service_is_not_ready(
     client: Client, settings: Settings
 ) -> None:
-    shutil.rmtree(Path(settings.user_data_root_path), ignore_errors=True)
+    shutil.rmtree(Path(settings.storage.user_data_root_path), ignore_errors=True)
 
     response = await client.get("/ready")
 

@@ -59,9 +59,9 @@ async def test_a_user_registered_in_a_real_pool_gets_a_token_that_verifies(
         finally:
             await asyncio.to_thread(
                 boto3.client(
-                    "cognito-idp", region_name=real_pool_settings.cognito_region
+                    "cognito-idp", region_name=real_pool_settings.identity.cognito_region
                 ).admin_delete_user,
-                UserPoolId=real_pool_settings.cognito_user_pool_id,
+                UserPoolId=real_pool_settings.identity.cognito_user_pool_id,
                 Username=registered.user_id,
             )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from userfacing_api.bootstrap import migrate
-from userfacing_api.settings import Settings, SettingsError
+from userfacing_api.settings import DatabaseSettings, Settings, SettingsError
 
 
 def _closed_port() -> int:
@@ -20,7 +20,7 @@ def _closed_port() -> int:
 async def test_an_unreachable_postgresql_names_database_url_without_the_password() -> None:
     url = f"postgresql://postgres:s3cret-pw@127.0.0.1:{_closed_port()}/nowhere"
     with pytest.raises(SettingsError) as raised:
-        await migrate(Settings(database_url=url))
+        await migrate(Settings(DatabaseSettings(url)))
     assert raised.value.variable == "DATABASE_URL"
     assert "s3cret-pw" not in str(raised.value)
 
@@ -29,5 +29,5 @@ async def test_an_sqlite_file_that_cannot_be_created_names_database_url(tmp_path
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
     with pytest.raises(SettingsError) as raised:
-        await migrate(Settings(database_url=f"sqlite:///{blocker / 'service.db'}"))
+        await migrate(Settings(DatabaseSettings(f"sqlite:///{blocker / 'service.db'}")))
     assert raised.value.variable == "DATABASE_URL"

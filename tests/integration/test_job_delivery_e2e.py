@@ -70,7 +70,7 @@ def train_entry(reference_catalogue: Path) -> dict[str, Any]:
 @pytest.fixture
 def data_root(settings: Settings) -> Path:
     """The absolute folder of the users' trees in the local storage."""
-    return Path(settings.user_data_root_path).resolve()
+    return Path(settings.storage.user_data_root_path).resolve()
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ async def test_a_job_started_while_the_worker_side_is_down_is_delivered_once_it_
 
     await fake_worker_api.come_back()
     await fake_worker_api.wait_for_jobs(1)
-    await wait_until_the_outbox_is_empty(settings.database_url)
+    await wait_until_the_outbox_is_empty(settings.database.url)
 
     assert job_ids(fake_worker_api) == {job["id"]: 1}
     assert (await described(client, alice, job["id"]))["status"] == "queued"
@@ -212,7 +212,7 @@ async def test_a_job_waiting_for_the_worker_side_is_delivered_once_after_a_resta
     await fake_worker_api.come_back()
     restarted = await aiohttp_client(create_app(settings))
     await fake_worker_api.wait_for_jobs(1)
-    await wait_until_the_outbox_is_empty(settings.database_url)
+    await wait_until_the_outbox_is_empty(settings.database.url)
 
     assert job_ids(fake_worker_api) == {job["id"]: 1}
     assert (await described(restarted, alice, job["id"]))["status"] == "queued"
@@ -234,7 +234,7 @@ async def test_two_instances_on_one_database_deliver_every_job_exactly_once(
 
     await fake_worker_api.come_back()
     await fake_worker_api.wait_for_jobs(len(jobs))
-    await wait_until_the_outbox_is_empty(settings.database_url)
+    await wait_until_the_outbox_is_empty(settings.database.url)
 
     assert job_ids(fake_worker_api) == {job["id"]: 1 for job in jobs}
 
@@ -254,7 +254,7 @@ async def test_a_job_not_delivered_before_the_deadline_turns_error_saying_why(
     assert failed["runtime_details"].startswith("Not delivered to the workers within 1 s")
     assert "worker API unreachable" in failed["runtime_details"]
     assert failed["date_finished"] is not None
-    await wait_until_the_outbox_is_empty(settings.database_url)
+    await wait_until_the_outbox_is_empty(settings.database.url)
     assert fake_worker_api.received == []
 
 

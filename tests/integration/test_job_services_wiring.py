@@ -15,7 +15,7 @@ from tests.waiting import eventually
 from userfacing_api.adapters.db.database import open_database
 from userfacing_api.bootstrap import open_services
 from userfacing_api.domain.jobs import JobStatus
-from userfacing_api.settings import Settings, SettingsError
+from userfacing_api.settings import CatalogueSettings, Settings, SettingsError
 
 
 @pytest.fixture
@@ -30,7 +30,9 @@ async def test_an_invalid_catalogue_stops_start_up_naming_the_key(
     settings: Settings, broken_catalogue: Path
 ) -> None:
     with pytest.raises(SettingsError) as raised:
-        async with open_services(replace(settings, application_config_file=str(broken_catalogue))):
+        async with open_services(
+            replace(settings, catalogue=CatalogueSettings(str(broken_catalogue)))
+        ):
             pass
 
     fault = "decode.v0_10_1.train.handler.image_url: required"
@@ -40,7 +42,7 @@ async def test_an_invalid_catalogue_stops_start_up_naming_the_key(
 async def test_a_missing_catalogue_stops_start_up(settings: Settings, tmp_path: Path) -> None:
     missing = tmp_path / "missing.yaml"
     with pytest.raises(SettingsError, match=f"APPLICATION_CONFIG_FILE: {missing}: No such file"):
-        async with open_services(replace(settings, application_config_file=str(missing))):
+        async with open_services(replace(settings, catalogue=CatalogueSettings(str(missing)))):
             pass
 
 
@@ -61,7 +63,7 @@ async def test_jobs_wait_without_a_worker_side_and_are_delivered_after_a_restart
     assert queue.sent[0]["job"]["meta"]["job_id"] == job.id
     assert [(entry.id, entry.status) for entry in listed] == [(job.id, JobStatus.QUEUED)]
     async with (
-        open_database(settings.database_url) as database,
+        open_database(settings.database.url) as database,
         database.jobs.transaction() as transaction,
     ):
         assert await transaction.outbox.next_due() is None

@@ -18,7 +18,7 @@ from tests.integration.s3_support import raw_s3_client
 from userfacing_api.adapters.catalogue.reloading import ReloadingCatalogue
 from userfacing_api.adapters.catalogue.s3 import S3_CHECK_INTERVAL, load_s3_catalogue
 from userfacing_api.bootstrap import open_services
-from userfacing_api.settings import Settings, SettingsError
+from userfacing_api.settings import CatalogueSettings, Settings, SettingsError
 
 Client = TestClient[web.Request, web.Application]
 
@@ -197,7 +197,7 @@ async def test_a_missing_object_stops_start_up_naming_it(
 ) -> None:
     missing = f"s3://{s3_bucket}/config/missing.yaml"
     with pytest.raises(SettingsError) as raised:
-        async with open_services(replace(settings, application_config_file=missing)):
+        async with open_services(replace(settings, catalogue=CatalogueSettings(missing))):
             pass
 
     assert str(raised.value) == f"APPLICATION_CONFIG_FILE: {missing}: no such object (NoSuchKey)"
@@ -208,7 +208,7 @@ async def test_a_missing_bucket_stops_start_up_naming_it(
 ) -> None:
     missing = "s3://no-such-bucket-here/config/application_config.yaml"
     with pytest.raises(SettingsError) as raised:
-        async with open_services(replace(settings, application_config_file=missing)):
+        async with open_services(replace(settings, catalogue=CatalogueSettings(missing))):
             pass
 
     assert str(raised.value) == (
@@ -221,7 +221,7 @@ async def test_an_invalid_object_stops_start_up_naming_the_key_at_fault(
 ) -> None:
     await overwrite(s3_client, uri, reference_text.replace("image_url:", "image_link:", 1))
     with pytest.raises(SettingsError) as raised:
-        async with open_services(replace(settings, application_config_file=uri)):
+        async with open_services(replace(settings, catalogue=CatalogueSettings(uri))):
             pass
 
     fault = "decode.v0_10_1.train.handler.image_url: required"
@@ -233,7 +233,7 @@ async def test_a_uri_without_bucket_or_key_stops_start_up(
     settings: Settings, malformed: str
 ) -> None:
     with pytest.raises(SettingsError) as raised:
-        async with open_services(replace(settings, application_config_file=malformed)):
+        async with open_services(replace(settings, catalogue=CatalogueSettings(malformed))):
             pass
 
     assert str(raised.value) == (

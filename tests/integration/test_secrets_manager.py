@@ -51,9 +51,9 @@ async def test_literal_and_json_secrets_are_used_as_they_are(tmp_path: Path) -> 
 
     resolved = await resolve_secrets(settings)
 
-    assert resolved.database_url == "postgresql://app:db-pass@db.example.org:5432/app"
-    assert resolved.internal_api_key_secret == "internal-key"
-    assert resolved.cognito_secret == "client-secret"
+    assert resolved.database.url == "postgresql://app:db-pass@db.example.org:5432/app"
+    assert resolved.delivery.internal_api_key_secret == "internal-key"
+    assert resolved.identity.cognito_secret == "client-secret"
 
 
 async def test_every_secret_variable_may_name_a_secrets_manager_arn(secrets: Any) -> None:
@@ -71,15 +71,15 @@ async def test_every_secret_variable_may_name_a_secrets_manager_arn(secrets: Any
             "EMAIL_SENDER_SECRET_KEY": stored(secrets, '{"password": "mailjet-secret"}'),
         }
     )
-    assert "{}" in settings.database_url
+    assert "{}" in settings.database.url
 
     resolved = await resolve_secrets(settings)
 
-    assert resolved.database_url == "postgresql://app:db-pass@db.example.org:5432/app"
-    assert resolved.database_secret == "db-pass"
-    assert resolved.internal_api_key_secret == "internal-key"
-    assert resolved.cognito_secret == "client-secret"
-    assert resolved.email_sender_secret_key == "mailjet-secret"
+    assert resolved.database.url == "postgresql://app:db-pass@db.example.org:5432/app"
+    assert resolved.database.secret == "db-pass"
+    assert resolved.delivery.internal_api_key_secret == "internal-key"
+    assert resolved.identity.cognito_secret == "client-secret"
+    assert resolved.email.secret_key == "mailjet-secret"
 
 
 async def test_a_secret_that_does_not_exist_stops_with_the_variable_named(

@@ -13,17 +13,23 @@ COGNITO = {"COGNITO_USER_POOL_ID": POOL, "COGNITO_CLIENT_ID": "client"}
 def test_the_keys_and_issuer_default_to_the_pools_aws_addresses() -> None:
     settings = load_settings(COGNITO)
 
-    assert settings.cognito_jwks_url == (
+    assert settings.identity.cognito_jwks_url == (
         f"https://cognito-idp.eu-central-1.amazonaws.com/{POOL}/.well-known/jwks.json"
     )
-    assert settings.cognito_issuer == f"https://cognito-idp.eu-central-1.amazonaws.com/{POOL}"
+    assert (
+        settings.identity.cognito_issuer == f"https://cognito-idp.eu-central-1.amazonaws.com/{POOL}"
+    )
 
 
 def test_an_aws_endpoint_override_moves_the_keys_but_not_the_issuer() -> None:
     settings = load_settings({**COGNITO, "AWS_ENDPOINT_URL": "http://127.0.0.1:5000/"})
 
-    assert settings.cognito_jwks_url == f"http://127.0.0.1:5000/{POOL}/.well-known/jwks.json"
-    assert settings.cognito_issuer == f"https://cognito-idp.eu-central-1.amazonaws.com/{POOL}"
+    assert (
+        settings.identity.cognito_jwks_url == f"http://127.0.0.1:5000/{POOL}/.well-known/jwks.json"
+    )
+    assert (
+        settings.identity.cognito_issuer == f"https://cognito-idp.eu-central-1.amazonaws.com/{POOL}"
+    )
 
 
 def test_the_cognito_endpoint_override_wins_over_the_global_one() -> None:
@@ -35,7 +41,9 @@ def test_the_cognito_endpoint_override_wins_over_the_global_one() -> None:
         }
     )
 
-    assert settings.cognito_jwks_url == f"http://127.0.0.1:9229/{POOL}/.well-known/jwks.json"
+    assert (
+        settings.identity.cognito_jwks_url == f"http://127.0.0.1:9229/{POOL}/.well-known/jwks.json"
+    )
 
 
 def test_the_keys_url_and_the_issuer_can_be_set_outright() -> None:
@@ -48,8 +56,8 @@ def test_the_keys_url_and_the_issuer_can_be_set_outright() -> None:
         }
     )
 
-    assert settings.cognito_jwks_url == "http://keys.example.org/jwks.json"
-    assert settings.cognito_issuer == "http://127.0.0.1:9229/pool"
+    assert settings.identity.cognito_jwks_url == "http://keys.example.org/jwks.json"
+    assert settings.identity.cognito_issuer == "http://127.0.0.1:9229/pool"
 
 
 @pytest.mark.parametrize("variable", ["COGNITO_JWKS_URL", "COGNITO_ISSUER", "AWS_ENDPOINT_URL"])
@@ -63,5 +71,5 @@ def test_a_url_setting_that_is_no_http_url_is_refused(variable: str) -> None:
 def test_the_local_provider_needs_no_cognito_urls() -> None:
     settings = load_settings({"COGNITO_JWKS_URL": "not checked without cognito"})
 
-    assert settings.auth_provider == "local"
-    assert settings.cognito_jwks_url is None
+    assert settings.identity.provider == "local"
+    assert settings.identity.cognito_jwks_url is None

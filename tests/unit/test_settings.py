@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -34,18 +35,18 @@ def refusal(environ: dict[str, str]) -> SettingsError:
 def test_an_empty_environment_gives_the_embedded_deployment() -> None:
     settings = load_settings({})
 
-    assert settings.filesystem == "local"
-    assert settings.user_data_root_path == "var/user_data"
-    assert settings.database_url == "sqlite:///var/userfacing.db"
-    assert settings.database_engine == "sqlite"
-    assert settings.auth_provider == "local"
-    assert settings.auth is False
-    assert settings.port == 8000
-    assert settings.host == "127.0.0.1"
-    assert settings.log_level == "INFO"
-    assert settings.email_sender_service == ""
-    assert settings.workerfacing_api_url is None
-    assert settings.frontend_url is None
+    assert settings.storage.filesystem == "local"
+    assert settings.storage.user_data_root_path == "var/user_data"
+    assert settings.database.url == "sqlite:///var/userfacing.db"
+    assert settings.database.engine == "sqlite"
+    assert settings.identity.provider == "local"
+    assert settings.identity.auth is False
+    assert settings.server.port == 8000
+    assert settings.server.host == "127.0.0.1"
+    assert settings.server.log_level == "INFO"
+    assert settings.email.service == ""
+    assert settings.delivery.workerfacing_api_url is None
+    assert settings.server.frontend_url is None
 
 
 def test_blank_values_count_as_unset() -> None:
@@ -54,12 +55,12 @@ def test_blank_values_count_as_unset() -> None:
 
 @pytest.mark.parametrize("value", ["1", "true", "Yes", "on"])
 def test_auth_is_on_for_the_usual_spellings_of_yes(value: str) -> None:
-    assert load_settings({"AUTH": value}).auth is True
+    assert load_settings({"AUTH": value}).identity.auth is True
 
 
 @pytest.mark.parametrize("value", ["0", "false", "NO", "off"])
 def test_auth_is_off_for_the_usual_spellings_of_no(value: str) -> None:
-    assert load_settings({"AUTH": value}).auth is False
+    assert load_settings({"AUTH": value}).identity.auth is False
 
 
 def test_auth_with_any_other_value_is_refused() -> None:
@@ -90,7 +91,7 @@ def test_s3_storage_needs_a_bucket() -> None:
     ids=["local", "s3"],
 )
 def test_the_user_data_root_defaults_per_filesystem(environ: dict[str, str], root: str) -> None:
-    assert load_settings(environ).user_data_root_path == root
+    assert load_settings(environ).storage.user_data_root_path == root
 
 
 @pytest.mark.parametrize(
@@ -99,23 +100,26 @@ def test_the_user_data_root_defaults_per_filesystem(environ: dict[str, str], roo
 def test_an_s3_root_is_a_key_prefix_without_outer_slashes(given: str, prefix: str) -> None:
     settings = load_settings({"FILESYSTEM": "s3", "S3_BUCKET": "b", "USER_DATA_ROOT_PATH": given})
 
-    assert settings.user_data_root_path == prefix
+    assert settings.storage.user_data_root_path == prefix
 
 
 def test_a_local_root_is_kept_as_given() -> None:
-    assert load_settings({"USER_DATA_ROOT_PATH": "/srv/data/"}).user_data_root_path == "/srv/data/"
+    assert (
+        load_settings({"USER_DATA_ROOT_PATH": "/srv/data/"}).storage.user_data_root_path
+        == "/srv/data/"
+    )
 
 
 def test_the_identity_provider_is_cognito_as_soon_as_a_pool_is_configured() -> None:
     settings = load_settings(COGNITO)
 
-    assert settings.auth_provider == "cognito"
-    assert settings.cognito_user_pool_id == POOL
-    assert settings.cognito_client_id == "frontend-client"
+    assert settings.identity.provider == "cognito"
+    assert settings.identity.cognito_user_pool_id == POOL
+    assert settings.identity.cognito_client_id == "frontend-client"
 
 
 def test_the_local_provider_can_be_chosen_despite_a_configured_pool() -> None:
-    assert load_settings({**COGNITO, "AUTH_PROVIDER": "local"}).auth_provider == "local"
+    assert load_settings({**COGNITO, "AUTH_PROVIDER": "local"}).identity.provider == "local"
 
 
 def test_an_unknown_identity_provider_is_refused() -> None:
@@ -137,11 +141,14 @@ def test_cognito_chosen_without_a_pool_is_refused() -> None:
 
 
 def test_the_cognito_region_is_the_prefix_of_the_pool_id() -> None:
-    assert load_settings(COGNITO).cognito_region == "eu-west-2"
+    assert load_settings(COGNITO).identity.cognito_region == "eu-west-2"
 
 
 def test_an_explicit_cognito_region_wins_over_the_pool_id_prefix() -> None:
-    assert load_settings({**COGNITO, "COGNITO_REGION": "us-east-1"}).cognito_region == "us-east-1"
+    assert (
+        load_settings({**COGNITO, "COGNITO_REGION": "us-east-1"}).identity.cognito_region
+        == "us-east-1"
+    )
 
 
 def test_a_pool_id_without_a_region_prefix_needs_cognito_region() -> None:
@@ -161,8 +168,8 @@ def test_a_pool_id_without_a_region_prefix_needs_cognito_region() -> None:
 def test_sqlite_urls_name_a_relative_or_an_absolute_file(url: str, path: Path) -> None:
     settings = load_settings({"DATABASE_URL": url})
 
-    assert settings.database_engine == "sqlite"
-    assert settings.sqlite_path == path
+    assert settings.database.engine == "sqlite"
+    assert settings.database.sqlite_path == path
 
 
 @pytest.mark.parametrize("url", ["sqlite:///", "sqlite://service.db", "sqlite:service.db"])
@@ -173,8 +180,8 @@ def test_a_sqlite_url_without_a_file_is_refused(url: str) -> None:
 def test_the_database_secret_fills_the_placeholder_of_a_postgresql_url() -> None:
     settings = load_settings({"DATABASE_URL": POSTGRES, "DATABASE_SECRET": "plain-pw"})
 
-    assert settings.database_engine == "postgresql"
-    assert settings.database_url == "postgresql://app:plain-pw@db.example.org:5432/userfacing"
+    assert settings.database.engine == "postgresql"
+    assert settings.database.url == "postgresql://app:plain-pw@db.example.org:5432/userfacing"
 
 
 def test_a_database_secret_in_secrets_manager_json_gives_its_password() -> None:
@@ -182,8 +189,8 @@ def test_a_database_secret_in_secrets_manager_json_gives_its_password() -> None:
 
     settings = load_settings({"DATABASE_URL": POSTGRES, "DATABASE_SECRET": secret})
 
-    assert settings.database_url == "postgresql://app:json-pw@db.example.org:5432/userfacing"
-    assert settings.database_secret == "json-pw"
+    assert settings.database.url == "postgresql://app:json-pw@db.example.org:5432/userfacing"
+    assert settings.database.secret == "json-pw"
 
 
 def test_a_password_with_url_delimiters_is_percent_encoded_and_survives_parsing() -> None:
@@ -191,7 +198,7 @@ def test_a_password_with_url_delimiters_is_percent_encoded_and_survives_parsing(
 
     settings = load_settings({"DATABASE_URL": POSTGRES, "DATABASE_SECRET": password})
 
-    parts = urlsplit(settings.database_url)
+    parts = urlsplit(settings.database.url)
     assert parts.hostname == "db.example.org"
     assert parts.port == 5432
     assert parts.path == "/userfacing"
@@ -204,8 +211,8 @@ def test_a_database_secret_arn_is_left_for_start_up_to_resolve() -> None:
 
     settings = load_settings({"DATABASE_URL": POSTGRES, "DATABASE_SECRET": arn})
 
-    assert settings.database_url == POSTGRES
-    assert settings.database_secret == arn
+    assert settings.database.url == POSTGRES
+    assert settings.database.secret == arn
 
 
 def test_a_placeholder_without_a_secret_is_refused_naming_database_secret() -> None:
@@ -218,7 +225,7 @@ def test_a_placeholder_without_a_secret_is_refused_naming_database_secret() -> N
 def test_the_short_postgres_scheme_is_accepted() -> None:
     settings = load_settings({"DATABASE_URL": "postgres://app@db.example.org/userfacing"})
 
-    assert settings.database_engine == "postgresql"
+    assert settings.database.engine == "postgresql"
 
 
 @pytest.mark.parametrize("url", ["mysql://app@db/userfacing", "var/userfacing.db"])
@@ -251,7 +258,10 @@ def test_a_url_setting_must_be_an_http_or_https_url(variable: str, value: str) -
 
 @pytest.mark.parametrize(
     ("variable", "attribute"),
-    [("WORKERFACING_API_URL", "workerfacing_api_url"), ("FRONTEND_URL", "frontend_url")],
+    [
+        ("WORKERFACING_API_URL", "delivery.workerfacing_api_url"),
+        ("FRONTEND_URL", "server.frontend_url"),
+    ],
 )
 @pytest.mark.parametrize(
     ("value", "kept"),
@@ -264,12 +274,12 @@ def test_a_url_setting_must_be_an_http_or_https_url(variable: str, value: str) -
 def test_an_http_url_setting_is_kept_without_its_trailing_slash(
     variable: str, attribute: str, value: str, kept: str
 ) -> None:
-    assert getattr(load_settings({variable: value}), attribute) == kept
+    assert attrgetter(attribute)(load_settings({variable: value})) == kept
 
 
 @pytest.mark.parametrize(("value", "port"), [("8080", 8080), ("65535", 65535), ("0", 0)])
 def test_the_port_is_an_integer_up_to_65535(value: str, port: int) -> None:
-    assert load_settings({"PORT": value}).port == port
+    assert load_settings({"PORT": value}).server.port == port
 
 
 @pytest.mark.parametrize("value", ["65536", "-1", "http", "80.5"])
@@ -282,7 +292,7 @@ def test_a_port_out_of_range_or_not_an_integer_is_refused(value: str) -> None:
 
 @pytest.mark.parametrize(("value", "level"), [("debug", "DEBUG"), ("Warning", "WARNING")])
 def test_the_log_level_is_case_insensitive(value: str, level: str) -> None:
-    assert load_settings({"LOG_LEVEL": value}).log_level == level
+    assert load_settings({"LOG_LEVEL": value}).server.log_level == level
 
 
 def test_an_unknown_log_level_is_refused_with_the_accepted_levels() -> None:
@@ -294,7 +304,7 @@ def test_an_unknown_log_level_is_refused_with_the_accepted_levels() -> None:
 
 @pytest.mark.parametrize(("value", "seconds"), [("90", 90.0), ("0.5", 0.5), ("86400", 86400.0)])
 def test_the_job_delivery_deadline_is_a_number_of_seconds(value: str, seconds: float) -> None:
-    assert load_settings({"JOB_DELIVERY_DEADLINE": value}).job_delivery_deadline == seconds
+    assert load_settings({"JOB_DELIVERY_DEADLINE": value}).delivery.deadline == seconds
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "soon", "nan", "inf", "1e300"])
@@ -311,10 +321,10 @@ def test_a_duration_that_no_timer_can_use_is_refused(variable: str, value: str) 
 def test_mailjet_e_mail_is_configured_with_its_address_and_keys() -> None:
     settings = load_settings(MAILJET)
 
-    assert settings.email_sender_service == "mailjet"
-    assert settings.email_sender_address == "noreply@example.org"
-    assert settings.email_sender_api_key == "mailjet-api-key-value"
-    assert settings.email_sender_secret_key == "mailjet-secret-value"
+    assert settings.email.service == "mailjet"
+    assert settings.email.sender_address == "noreply@example.org"
+    assert settings.email.api_key == "mailjet-api-key-value"
+    assert settings.email.secret_key == "mailjet-secret-value"
 
 
 @pytest.mark.parametrize(
@@ -336,10 +346,10 @@ def test_an_unknown_e_mail_service_is_refused() -> None:
 @pytest.mark.parametrize(
     ("variable", "attribute"),
     [
-        ("INTERNAL_API_KEY_SECRET", "internal_api_key_secret"),
-        ("COGNITO_SECRET", "cognito_secret"),
-        ("EMAIL_SENDER_SECRET_KEY", "email_sender_secret_key"),
-        ("DATABASE_SECRET", "database_secret"),
+        ("INTERNAL_API_KEY_SECRET", "delivery.internal_api_key_secret"),
+        ("COGNITO_SECRET", "identity.cognito_secret"),
+        ("EMAIL_SENDER_SECRET_KEY", "email.secret_key"),
+        ("DATABASE_SECRET", "database.secret"),
     ],
 )
 def test_a_secret_given_as_secrets_manager_json_yields_its_password(
@@ -349,7 +359,7 @@ def test_a_secret_given_as_secrets_manager_json_yields_its_password(
 
     settings = load_settings({variable: secret})
 
-    assert getattr(settings, attribute) == "the-password"
+    assert attrgetter(attribute)(settings) == "the-password"
 
 
 def test_the_representation_of_the_settings_holds_no_secret() -> None:
@@ -363,8 +373,8 @@ def test_the_representation_of_the_settings_holds_no_secret() -> None:
     settings = load_settings(environ)
     shown = repr(settings)
 
-    assert settings.internal_api_key_secret == "internal-key-value"
-    assert "database-password-value" in settings.database_url
+    assert settings.delivery.internal_api_key_secret == "internal-key-value"
+    assert "database-password-value" in settings.database.url
     for value in (
         "internal-key-value",
         "cognito-secret-value",
