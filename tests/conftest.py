@@ -10,7 +10,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from userfacing_api.bootstrap import create_app
+from tests.fakes import InMemoryIdentity
+from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.settings import Settings, load_settings
 
 pytest_plugins = ["tests.integration.moto", "tests.integration.postgres"]
@@ -57,10 +58,21 @@ def settings(environ: dict[str, str]) -> Settings:
 
 
 @pytest.fixture
+def identity() -> Identity | None:
+    """The identity ports of the service under test; None: the ones the settings choose.
+
+    In memory by default, so that tests do not pay for a signing key and a
+    password hash per user; suites of the real identity override this with None.
+    """
+    fake = InMemoryIdentity()
+    return fake, fake
+
+
+@pytest.fixture
 async def client(
-    aiohttp_client: ClientFactory, settings: Settings
+    aiohttp_client: ClientFactory, settings: Settings, identity: Identity | None
 ) -> TestClient[web.Request, web.Application]:
-    return await aiohttp_client(create_app(settings))
+    return await aiohttp_client(create_app(settings, identity=identity))
 
 
 @pytest.fixture

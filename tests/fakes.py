@@ -5,19 +5,27 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
+import uuid
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from jose import jwt
+
 from userfacing_api.adapters.storage.rules import check_move, check_read, check_write
 from userfacing_api.domain.applications import Catalogue
 from userfacing_api.domain.delivery import Lease
-from userfacing_api.domain.errors import AlreadyExists, NotFound
+from userfacing_api.domain.errors import (
+    AlreadyExists,
+    BadRequest,
+    NotFound,
+    Unauthenticated,
+)
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType
-from userfacing_api.domain.identity import UserId
+from userfacing_api.domain.identity import IssuedToken, Principal, UserId
 from userfacing_api.domain.jobs import Job, JobStatus
 from userfacing_api.domain.paths import UserPath
 from userfacing_api.ports.clock import Clock
@@ -468,3 +476,60 @@ class RecordingNotifier:
         if self.failure is not None:
             raise self.failure
         self.notices.append(notice)
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    password: str
+    principal: Principal
+
+
+class InMemoryIdentity:
+    """Both identity ports over dicts: no signing keys, no password hashing.
+
+    `users` maps usernames to their password and principal, `tokens` every
+    token issued to its principal. Tokens are HS256 JWTs with the claims a
+    Cognito id token names the user by, so that tests read the caller's id
+    from any token the same way; only tokens in `tokens` verify.
+    """
+
+    LIFETIME = 3600
+
+    def __init__(self) -> None:
+        self.users: dict[str, FakeUser] = {}
+        self.tokens: dict[str, Principal] = {}
+
+    async def register(self, username: str, password: str, groups: Sequence[str]) -> Principal:
+        if username in self.users:
+            raise AlreadyExists("User already exists")
+        principal = Principal(
+            user_id=str(uuid.uuid4()), email=username, groups=tuple(dict.fromkeys(groups))
+        )
+        self.users[username] = FakeUser(password, principal)
+        return principal
+
+    async def issue_token(self, username: str, password: str) -> IssuedToken:
+        user = self.users.get(username)
+        if user is None:
+            raise NotFound("User does not exist")
+        if password != user.password:
+            raise BadRequest("Incorrect username or password")
+        return IssuedToken(id_token=self.token_for(user.principal), expires_in=self.LIFETIME)
+
+    def token_for(self, principal: Principal) -> str:
+        """A token that verifies as `principal`, for callers that never registered."""
+        claims = {
+            "sub": principal.user_id,
+            "cognito:username": principal.user_id,
+            "email": principal.email,
+            "jti": uuid.uuid4().hex,
+        }
+        token = str(jwt.encode(claims, "in-memory identity", algorithm="HS256"))
+        self.tokens[token] = principal
+        return token
+
+    async def verify(self, token: str) -> Principal:
+        principal = self.tokens.get(token)
+        if principal is None:
+            raise Unauthenticated("Invalid token")
+        return principal

@@ -1,12 +1,24 @@
-"""Composition root: the only module that knows which adapter serves which port."""
+"""Composition root: the only module that knows which adapter serves which port.
+
+Three steps, each usable on its own:
+- `open_adapters(settings)` opens one adapter per port as the settings choose;
+- `build(adapters, ...)` assembles the use cases from any adapters, opened or
+  fake, without doing any I/O;
+- `Assembly.running()` runs the background work (the delivery dispatcher,
+  notices) for as long as the services are in use.
+`open_services` chains them and `create_app` serves the result over HTTP.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import aiohttp
 from aiohttp import web
@@ -28,7 +40,9 @@ from userfacing_api.adapters.worker_api import WorkerApiQueue, open_worker_api_s
 from userfacing_api.domain.applications import InvalidCatalogue
 from userfacing_api.domain.delivery import RetryPolicy
 from userfacing_api.ports.catalogue import ApplicationCatalogue, CatalogueUnreadable
+from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.database import DatabaseUnavailable
+from userfacing_api.ports.identity import IdentityProvider, TokenVerifier
 from userfacing_api.ports.jobs import JobStore
 from userfacing_api.ports.notifier import Notifier
 from userfacing_api.ports.storage import FileStorage
@@ -42,27 +56,165 @@ from userfacing_api.service_layer.job_status import JobStatusService
 from userfacing_api.service_layer.jobs import JobService
 from userfacing_api.service_layer.notifications import JobEndNotifications
 from userfacing_api.service_layer.readiness import ReadinessService
-from userfacing_api.settings import Settings, SettingsError
+from userfacing_api.settings import (
+    DeliverySettings,
+    EmailSettings,
+    IdentitySettings,
+    Settings,
+    SettingsError,
+    StorageSettings,
+)
 from userfacing_api.settings_secrets import resolve_secrets
 
 logger = logging.getLogger("userfacing_api")
 
 MAILJET_TIMEOUT_SECONDS = 30.0
 
+Identity = tuple[TokenVerifier, IdentityProvider]
 
-def create_app(
-    settings: Settings,
-    *,
-    worker_queue: WorkerQueue | None = None,
-    notifier: Notifier | None = None,
-) -> web.Application:
-    """The application wired to the adapters the settings choose.
 
-    `worker_queue` and `notifier`, when given, replace the adapters the settings
-    would choose for them.
+class Given(TypedDict, total=False):
+    """Adapters a caller passes in place of those the settings would choose (None: not given).
+
+    The caller owns them: they are neither opened nor closed here.
     """
+
+    identity: Identity | None
+    worker_queue: WorkerQueue | None
+    notifier: Notifier | None
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """One adapter per port: what `build` assembles the use cases from."""
+
+    clock: Clock
+    catalogue: ApplicationCatalogue
+    job_store: JobStore
+    storage: FileStorage
+    token_verifier: TokenVerifier
+    identity_provider: IdentityProvider | None
+    """None unless user management (AUTH=1) is on."""
+    notifier: Notifier
+    worker_queue: WorkerQueue | None
+    """None without a worker side: accepted jobs wait in the outbox."""
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """The use cases, and the background work that has to run while they are in use."""
+
+    services: Services
+    tasks: BackgroundTasks
+    deliveries: JobDeliveries | None
+    """How jobs are delivered; None without a worker side."""
+    dispatcher: DeliveryDispatcher | None
+    runner: DispatcherRunner | None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Services]:
+        """The services, with the delivery dispatcher running until the block ends.
+
+        On exit the dispatcher stops first, then background notices get to finish.
+        """
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(self.tasks.close)
+            if self.runner is not None:
+                await stack.enter_async_context(self.runner.running())
+            yield self.services
+
+
+def build(
+    adapters: Adapters,
+    *,
+    delivery: DeliverySettings | None = None,
+    jitter: Callable[[], float] = random.random,
+) -> Assembly:
+    """The use cases over `adapters`; `jitter` spreads the delivery retries."""
+    delivery = delivery or DeliverySettings()
+    store, clock = adapters.job_store, adapters.clock
+    tasks = BackgroundTasks()
+    notifications = JobEndNotifications(adapters.notifier, tasks)
+    deliveries = dispatcher = runner = None
+    wake_dispatcher = _nothing
+    if adapters.worker_queue is not None:
+        deliveries = JobDeliveries(
+            store,
+            adapters.worker_queue,
+            clock,
+            notifications,
+            deadline=timedelta(seconds=delivery.deadline),
+            retry=RetryPolicy(max_delay=delivery.retry_cap),
+            jitter=jitter,
+        )
+        dispatcher = DeliveryDispatcher(store, deliveries, clock)
+        runner = DispatcherRunner(dispatcher, clock, delivery.poll_interval)
+        wake_dispatcher = runner.wake
+    services = Services(
+        files=FileService(adapters.storage),
+        token_verifier=adapters.token_verifier,
+        identity_provider=adapters.identity_provider,
+        jobs=JobService(
+            store, adapters.storage, adapters.catalogue, clock, deliveries, wake_dispatcher
+        ),
+        job_status=JobStatusService(store, clock, notifications, delivery.internal_api_key_secret),
+        readiness=ReadinessService({"database": store.ping, "file storage": adapters.storage.ping}),
+    )
+    return Assembly(services, tasks, deliveries, dispatcher, runner)
+
+
+def _nothing() -> None:
+    """Waking a dispatcher that does not run."""
+
+
+@asynccontextmanager
+async def open_adapters(settings: Settings, **given: Unpack[Given]) -> AsyncIterator[Adapters]:
+    """Open the adapters the settings choose, except those given; close them on exit.
+
+    Secret ARNs are read first. A setting an adapter cannot start with raises
+    `SettingsError` naming the variable: an unusable application catalogue names
+    APPLICATION_CONFIG_FILE, a database that cannot be opened DATABASE_URL.
+    """
+    settings = await resolve_secrets(settings)
+    clock = SystemClock()
+    async with AsyncExitStack() as stack:
+        catalogue = await _catalogue(stack, settings)
+        database = await _database(stack, settings)
+        storage = await stack.enter_async_context(_storage(settings.storage))
+        verifier, provider = given.get("identity") or await _identity(
+            stack, settings.identity, database, clock
+        )
+        yield Adapters(
+            clock=clock,
+            catalogue=catalogue,
+            job_store=database.jobs,
+            storage=storage,
+            token_verifier=verifier,
+            identity_provider=provider if settings.identity.auth else None,
+            notifier=given.get("notifier")
+            or await _notifier(stack, settings.email, settings.server.frontend_url),
+            worker_queue=given.get("worker_queue") or await _worker_queue(stack, settings.delivery),
+        )
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, **given: Unpack[Given]) -> AsyncIterator[Services]:
+    """The services over the adapters the settings choose (except those given), running.
+
+    Secrets are resolved first, as the use cases need some of them too (the internal API key).
+    """
+    settings = await resolve_secrets(settings)
+    async with (
+        open_adapters(settings, **given) as adapters,
+        build(adapters, delivery=settings.delivery).running() as services,
+    ):
+        yield services
+
+
+def create_app(settings: Settings, **given: Unpack[Given]) -> web.Application:
+    """The HTTP application over `open_services`, opened on start-up and closed on clean-up."""
     return create_http_app(
-        lambda: open_services(settings, worker_queue=worker_queue, notifier=notifier),
+        lambda: open_services(settings, **given),
         local_users=settings.identity.auth,
         frontend_url=settings.server.frontend_url,
         access_info=AccessInfo(
@@ -80,49 +232,6 @@ async def migrate(settings: Settings) -> None:
         await _database(stack, settings)
 
 
-@asynccontextmanager
-async def open_services(
-    settings: Settings,
-    *,
-    worker_queue: WorkerQueue | None = None,
-    notifier: Notifier | None = None,
-) -> AsyncIterator[Services]:
-    """Open every adapter and assemble the use cases; close them all on exit.
-
-    An unusable application catalogue raises `SettingsError` naming
-    APPLICATION_CONFIG_FILE and the fault.
-    """
-    settings = await resolve_secrets(settings)
-    async with AsyncExitStack() as stack:
-        catalogue = await _catalogue(stack, settings)
-        database = await _database(stack, settings)
-        storage = await stack.enter_async_context(_storage(settings))
-        if settings.identity.provider == "cognito":
-            verifier, provider = await stack.enter_async_context(
-                open_cognito_identity(cognito_pool_of(settings), SystemClock())
-            )
-        else:
-            verifier, provider = await open_local_identity(
-                database.users,
-                database.signing_keys,
-                issuer=settings.identity.local_token_issuer,
-                audience=settings.identity.cognito_client_id or DEFAULT_AUDIENCE,
-                token_lifetime=settings.identity.local_token_lifetime,
-            )
-        job_store = database.jobs
-        jobs, job_status = await _open_job_services(
-            stack, settings, job_store, storage, catalogue, worker_queue, notifier
-        )
-        yield Services(
-            files=FileService(storage),
-            token_verifier=verifier,
-            identity_provider=provider if settings.identity.auth else None,
-            jobs=jobs,
-            job_status=job_status,
-            readiness=ReadinessService({"database": job_store.ping, "file storage": storage.ping}),
-        )
-
-
 async def _database(stack: AsyncExitStack, settings: Settings) -> Database:
     """The database, open until `stack` closes; one that cannot be opened names DATABASE_URL."""
     try:
@@ -131,15 +240,32 @@ async def _database(stack: AsyncExitStack, settings: Settings) -> Database:
         raise SettingsError("DATABASE_URL", str(err)) from err
 
 
-def cognito_pool_of(settings: Settings) -> CognitoPool:
+async def _identity(
+    stack: AsyncExitStack, settings: IdentitySettings, database: Database, clock: Clock
+) -> Identity:
+    if settings.provider == "cognito":
+        return await stack.enter_async_context(
+            open_cognito_identity(cognito_pool_of(settings), clock)
+        )
+    return await open_local_identity(
+        database.users,
+        database.signing_keys,
+        issuer=settings.local_token_issuer,
+        audience=settings.cognito_client_id or DEFAULT_AUDIENCE,
+        token_lifetime=settings.local_token_lifetime,
+        clock=clock,
+    )
+
+
+def cognito_pool_of(settings: IdentitySettings) -> CognitoPool:
     """The pool of AUTH_PROVIDER=cognito; secrets must already be resolved."""
     return CognitoPool(
-        pool_id=_required(settings.identity.cognito_user_pool_id, "COGNITO_USER_POOL_ID"),
-        client_id=_required(settings.identity.cognito_client_id, "COGNITO_CLIENT_ID"),
-        region=_required(settings.identity.cognito_region, "COGNITO_REGION"),
-        jwks_url=_required(settings.identity.cognito_jwks_url, "COGNITO_JWKS_URL"),
-        issuer=_required(settings.identity.cognito_issuer, "COGNITO_ISSUER"),
-        client_secret=settings.identity.cognito_secret,
+        pool_id=_required(settings.cognito_user_pool_id, "COGNITO_USER_POOL_ID"),
+        client_id=_required(settings.cognito_client_id, "COGNITO_CLIENT_ID"),
+        region=_required(settings.cognito_region, "COGNITO_REGION"),
+        jwks_url=_required(settings.cognito_jwks_url, "COGNITO_JWKS_URL"),
+        issuer=_required(settings.cognito_issuer, "COGNITO_ISSUER"),
+        client_secret=settings.cognito_secret,
     )
 
 
@@ -149,15 +275,11 @@ def _required(value: str | None, variable: str) -> str:
     return value
 
 
-def _storage(settings: Settings) -> AbstractAsyncContextManager[FileStorage]:
-    if settings.storage.filesystem == "s3":
-        assert settings.storage.s3_bucket is not None, "load_settings requires S3_BUCKET for s3"
-        return open_s3_storage(
-            settings.storage.s3_bucket,
-            settings.storage.s3_region,
-            settings.storage.user_data_root_path,
-        )
-    return _local_storage(Path(settings.storage.user_data_root_path).resolve())
+def _storage(settings: StorageSettings) -> AbstractAsyncContextManager[FileStorage]:
+    if settings.filesystem == "s3":
+        assert settings.s3_bucket is not None, "load_settings requires S3_BUCKET for s3"
+        return open_s3_storage(settings.s3_bucket, settings.s3_region, settings.user_data_root_path)
+    return _local_storage(Path(settings.user_data_root_path).resolve())
 
 
 @asynccontextmanager
@@ -180,80 +302,32 @@ async def _catalogue(stack: AsyncExitStack, settings: Settings) -> ApplicationCa
         raise SettingsError("APPLICATION_CONFIG_FILE", f"{source}: {err}") from None
 
 
-async def _open_job_services(
-    stack: AsyncExitStack,
-    settings: Settings,
-    store: JobStore,
-    storage: FileStorage,
-    catalogue: ApplicationCatalogue,
-    worker_queue: WorkerQueue | None,
-    notifier: Notifier | None,
-) -> tuple[JobService, JobStatusService]:
-    """The job use cases, with the delivery dispatcher running when there is a worker side.
-
-    On exit the dispatcher stops first, then background notices get to finish.
-    """
-    clock = SystemClock()
-    tasks = BackgroundTasks()
-    notifications = JobEndNotifications(notifier or await _notifier(stack, settings), tasks)
-    stack.push_async_callback(tasks.close)
-    queue = worker_queue or await _worker_queue(stack, settings)
-    deliveries = None
-    wake_dispatcher = _nothing
-    if queue is None:
+async def _worker_queue(stack: AsyncExitStack, settings: DeliverySettings) -> WorkerQueue | None:
+    if settings.workerfacing_api_url is None:
         logger.warning(
             "WORKERFACING_API_URL is not set: accepted jobs wait in the outbox until it is"
         )
-    else:
-        deliveries = JobDeliveries(
-            store,
-            queue,
-            clock,
-            notifications,
-            deadline=timedelta(seconds=settings.delivery.deadline),
-            retry=RetryPolicy(max_delay=settings.delivery.retry_cap),
-        )
-        runner = DispatcherRunner(
-            DeliveryDispatcher(store, deliveries, clock),
-            clock,
-            settings.delivery.poll_interval,
-        )
-        await stack.enter_async_context(runner.running())
-        wake_dispatcher = runner.wake
-    jobs = JobService(store, storage, catalogue, clock, deliveries, wake_dispatcher)
-    job_status = JobStatusService(
-        store, clock, notifications, settings.delivery.internal_api_key_secret
-    )
-    return jobs, job_status
-
-
-async def _worker_queue(stack: AsyncExitStack, settings: Settings) -> WorkerQueue | None:
-    if settings.delivery.workerfacing_api_url is None:
         return None
     session = await stack.enter_async_context(open_worker_api_session())
-    return WorkerApiQueue(
-        session, settings.delivery.workerfacing_api_url, settings.delivery.internal_api_key_secret
-    )
+    return WorkerApiQueue(session, settings.workerfacing_api_url, settings.internal_api_key_secret)
 
 
-async def _notifier(stack: AsyncExitStack, settings: Settings) -> Notifier:
-    if settings.email.service != "mailjet":
+async def _notifier(
+    stack: AsyncExitStack, settings: EmailSettings, frontend_url: str | None
+) -> Notifier:
+    if settings.service != "mailjet":
         return NullNotifier()
-    assert settings.email.api_key is not None, "load_settings requires it for mailjet"
-    assert settings.email.secret_key is not None, "load_settings requires it for mailjet"
-    assert settings.email.sender_address is not None, "load_settings requires it for mailjet"
+    assert settings.api_key is not None, "load_settings requires it for mailjet"
+    assert settings.secret_key is not None, "load_settings requires it for mailjet"
+    assert settings.sender_address is not None, "load_settings requires it for mailjet"
     session = await stack.enter_async_context(
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=MAILJET_TIMEOUT_SECONDS))
     )
     return MailjetNotifier(
         session,
-        settings.email.api_key,
-        settings.email.secret_key,
-        settings.email.sender_address,
-        base_url=settings.email.mailjet_api_url,
-        frontend_url=settings.server.frontend_url,
+        settings.api_key,
+        settings.secret_key,
+        settings.sender_address,
+        base_url=settings.mailjet_api_url,
+        frontend_url=frontend_url,
     )
-
-
-def _nothing() -> None:
-    """Waking a dispatcher that does not run."""

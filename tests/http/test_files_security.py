@@ -14,7 +14,7 @@ from aiohttp import ClientSession, web
 from tests.conftest import TokenFactory
 from tests.http.files_helpers import Client, eventually, raw_request, upload, uploaded, user_root
 from userfacing_api.adapters.storage.local import is_temp_name
-from userfacing_api.bootstrap import create_app
+from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.settings import Settings
 
 SECRET = b"outside the user trees"
@@ -234,9 +234,9 @@ async def test_an_upload_cut_off_midway_leaves_nothing_behind(
 
 
 @pytest.fixture
-async def served(settings: Settings) -> AsyncIterator[tuple[str, int]]:
+async def served(settings: Settings, identity: Identity | None) -> AsyncIterator[tuple[str, int]]:
     """The application served as in production, where a lost client does not cancel handlers."""
-    runner = web.AppRunner(create_app(settings), handler_cancellation=False)
+    runner = web.AppRunner(create_app(settings, identity=identity), handler_cancellation=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

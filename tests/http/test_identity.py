@@ -22,12 +22,18 @@ from userfacing_api.adapters.identity.signing_key import (
     ensure_signing_key,
     generate_private_pem,
 )
-from userfacing_api.bootstrap import create_app
+from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.settings import Settings, load_settings
 
 Client = TestClient[web.Request, web.Application]
 
 PASSWORD = "Correct-horse-9"
+
+
+@pytest.fixture
+def identity() -> Identity | None:
+    """The real local identity: its tokens, keys and passwords are what these tests are about."""
+    return None
 
 
 async def persisted_private_pem(settings: Settings) -> str:

@@ -15,7 +15,7 @@ from tests.databases import empty_database
 from tests.fakes import RecordingNotifier, RecordingWorkerQueue
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of
 from tests.waiting import eventually
-from userfacing_api.bootstrap import create_app
+from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.settings import Settings, load_settings
 
 Client = TestClient[web.Request, web.Application]
@@ -35,9 +35,14 @@ def notifier() -> RecordingNotifier:
 
 @pytest.fixture
 async def client(
-    aiohttp_client: ClientFactory, settings: Settings, notifier: RecordingNotifier
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    identity: Identity | None,
+    notifier: RecordingNotifier,
 ) -> Client:
-    app = create_app(settings, worker_queue=RecordingWorkerQueue(), notifier=notifier)
+    app = create_app(
+        settings, identity=identity, worker_queue=RecordingWorkerQueue(), notifier=notifier
+    )
     return await aiohttp_client(app)
 
 

@@ -16,7 +16,7 @@ from tests.databases import database_url as database_url
 from tests.databases import empty_database
 from tests.fakes import RecordingWorkerQueue
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of, with_files_down
-from userfacing_api.bootstrap import create_app
+from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable
 from userfacing_api.settings import Settings
 
@@ -53,9 +53,12 @@ def queue() -> RecordingWorkerQueue:
 
 @pytest.fixture
 async def client(
-    aiohttp_client: ClientFactory, settings: Settings, queue: RecordingWorkerQueue
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    identity: Identity | None,
+    queue: RecordingWorkerQueue,
 ) -> Client:
-    return await aiohttp_client(create_app(settings, worker_queue=queue))
+    return await aiohttp_client(create_app(settings, identity=identity, worker_queue=queue))
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,14 +12,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.conftest import ClientFactory, TokenFactory
+from tests.fakes import InMemoryIdentity
 from tests.waiting import eventually
 from userfacing_api.adapters.http.access_log import RequestIdAccessLogger
-from userfacing_api.adapters.http.app import create_http_app
-from userfacing_api.adapters.http.app_keys import AccessInfo
-from userfacing_api.bootstrap import create_app, open_services
+from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.domain import errors
 from userfacing_api.domain.identity import Principal
-from userfacing_api.service_layer.container import Services
 from userfacing_api.settings import Settings
 
 Client = TestClient[web.Request, web.Application]
@@ -205,17 +201,7 @@ def failing_app(settings: Settings) -> AppFactory:
     """A factory of the real application whose token verifier raises the error given."""
 
     def build(error: Exception) -> web.Application:
-        @asynccontextmanager
-        async def services() -> AsyncIterator[Services]:
-            async with open_services(settings) as real:
-                yield dataclasses.replace(real, token_verifier=ExplodingVerifier(error))
-
-        return create_http_app(
-            services,
-            local_users=settings.identity.auth,
-            frontend_url=None,
-            access_info=AccessInfo(),
-        )
+        return create_app(settings, identity=(ExplodingVerifier(error), InMemoryIdentity()))
 
     return build
 
@@ -355,9 +341,11 @@ def _references(node: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-async def logged_client(aiohttp_client: ClientFactory, settings: Settings) -> Client:
+async def logged_client(
+    aiohttp_client: ClientFactory, settings: Settings, identity: Identity | None
+) -> Client:
     """The application served with the access logger `serve` uses."""
-    server = TestServer(create_app(settings))
+    server = TestServer(create_app(settings, identity=identity))
     await server.start_server(access_log_class=RequestIdAccessLogger)
     return await aiohttp_client(server)
 

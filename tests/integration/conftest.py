@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.cognito_pool import cognito_pool as cognito_pool
 from tests.integration.fakes_http import fake_mailjet as fake_mailjet
 from tests.integration.fakes_http import fake_worker_api as fake_worker_api
 from tests.integration.s3_support import s3_bucket as s3_bucket
 from tests.integration.s3_support import s3_client as s3_client
 from tests.integration.s3_support import s3_storage as s3_storage
+from userfacing_api.bootstrap import Identity
+
+
+@pytest.fixture
+def identity() -> Identity | None:
+    """The real identity the settings choose, like every other adapter in this suite."""
+    return None

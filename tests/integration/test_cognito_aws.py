@@ -48,7 +48,9 @@ async def test_a_user_registered_in_a_real_pool_gets_a_token_that_verifies(
 ) -> None:
     username = f"userfacing-test-{uuid4().hex[:12]}@example.org"
     password = f"Aa1!{uuid4().hex}"
-    async with open_cognito_identity(cognito_pool_of(real_pool_settings), SystemClock()) as (
+    async with open_cognito_identity(
+        cognito_pool_of(real_pool_settings.identity), SystemClock()
+    ) as (
         verifier,
         provider,
     ):

@@ -38,7 +38,9 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def identity(cognito_pool: CognitoPool, clock: FixedClock) -> AsyncIterator[Identity]:
-    async with open_cognito_identity(cognito_pool_of(cognito_pool.settings()), clock) as identity:
+    async with open_cognito_identity(
+        cognito_pool_of(cognito_pool.settings().identity), clock
+    ) as identity:
         yield identity
 
 
@@ -81,7 +83,7 @@ async def test_an_app_client_with_a_secret_logs_users_in_with_the_secret_hash(
     settings = cognito_pool.settings(
         COGNITO_CLIENT_ID=cognito_pool.secret_client_id, COGNITO_SECRET=cognito_pool.client_secret
     )
-    async with open_cognito_identity(cognito_pool_of(settings), clock) as identity:
+    async with open_cognito_identity(cognito_pool_of(settings.identity), clock) as identity:
         token = await token_of(identity)
 
         principal = await identity[0].verify(token)
@@ -168,7 +170,7 @@ async def test_a_token_from_another_issuer_is_rejected(
 ) -> None:
     other_issuer = f"https://cognito-idp.eu-west-1.amazonaws.com/{cognito_pool.pool_id}"
     settings = cognito_pool.settings(COGNITO_ISSUER=other_issuer)
-    async with open_cognito_identity(cognito_pool_of(settings), clock) as identity:
+    async with open_cognito_identity(cognito_pool_of(settings.identity), clock) as identity:
         token = await token_of(identity)
 
         with pytest.raises(Unauthenticated):
@@ -219,7 +221,7 @@ async def test_an_unreachable_cognito_is_unavailable(
         closed_port = probe.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port}")
 
-    async with open_cognito_identity(cognito_pool_of(cognito_pool.settings()), clock) as (
+    async with open_cognito_identity(cognito_pool_of(cognito_pool.settings().identity), clock) as (
         _,
         provider,
     ):

@@ -1,4 +1,4 @@
-"""The job use cases wired to in-memory fakes, for the unit tests of the jobs feature."""
+"""The job use cases built by the composition root over in-memory fakes, for unit tests."""
 
 from __future__ import annotations
 
@@ -12,28 +12,27 @@ import yaml
 from tests.fakes import (
     FixedClock,
     InMemoryFileStorage,
+    InMemoryIdentity,
     InMemoryJobStore,
     RecordingNotifier,
     RecordingWorkerQueue,
     StaticCatalogue,
 )
+from userfacing_api.bootstrap import Adapters, build
 from userfacing_api.domain.applications import Catalogue, parse_catalogue
-from userfacing_api.domain.delivery import RetryPolicy
 from userfacing_api.domain.identity import Principal, UserId
 from userfacing_api.domain.jobs import ApplicationRef, InputFolders, JobSpec
 from userfacing_api.domain.paths import UserPath
-from userfacing_api.service_layer.background import BackgroundTasks
 from userfacing_api.service_layer.delivery import JobDeliveries
-from userfacing_api.service_layer.dispatcher import DeliveryDispatcher
-from userfacing_api.service_layer.job_status import JobStatusService
-from userfacing_api.service_layer.jobs import JobService
-from userfacing_api.service_layer.notifications import JobEndNotifications
+from userfacing_api.service_layer.dispatcher import DeliveryDispatcher, DispatcherRunner
+from userfacing_api.settings import DeliverySettings
 
 ALICE = Principal(user_id="alice", email="alice@example.org", groups=("users",))
 BOB = Principal(user_id="bob", email=None, groups=("users",))
 DEADLINE = timedelta(hours=1)
-RETRY = RetryPolicy(first_delay=1.0, max_delay=60.0)
 JITTER = 0.5
+POLL_INTERVAL = 60.0
+"""Long, so that the dispatcher's runner runs a round only when it is woken (or due)."""
 API_KEY = "internal-secret"
 
 
@@ -62,6 +61,8 @@ async def _bytes(content: bytes) -> AsyncIterable[bytes]:
 
 @dataclass
 class JobWorld:
+    """The job use cases as the composition root builds them, over in-memory fakes."""
+
     catalogue: Catalogue
     with_worker_side: bool = True
     clock: FixedClock = field(default_factory=FixedClock)
@@ -69,33 +70,45 @@ class JobWorld:
     storage: InMemoryFileStorage = field(default_factory=InMemoryFileStorage)
     queue: RecordingWorkerQueue = field(default_factory=RecordingWorkerQueue)
     notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
-    tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
-    wakes: int = 0
+    identity: InMemoryIdentity = field(default_factory=InMemoryIdentity)
 
     def __post_init__(self) -> None:
-        notifications = JobEndNotifications(self.notifier, self.tasks)
-        self.deliveries = JobDeliveries(
-            self.store,
-            self.queue,
-            self.clock,
-            notifications,
-            deadline=DEADLINE,
-            retry=RETRY,
+        adapters = Adapters(
+            clock=self.clock,
+            catalogue=StaticCatalogue(self.catalogue),
+            job_store=self.store,
+            storage=self.storage,
+            token_verifier=self.identity,
+            identity_provider=self.identity,
+            notifier=self.notifier,
+            worker_queue=self.queue if self.with_worker_side else None,
+        )
+        self.assembly = build(
+            adapters,
+            delivery=DeliverySettings(
+                internal_api_key_secret=API_KEY,
+                deadline=DEADLINE.total_seconds(),
+                poll_interval=POLL_INTERVAL,
+            ),
             jitter=lambda: JITTER,
         )
-        self.jobs = JobService(
-            self.store,
-            self.storage,
-            StaticCatalogue(self.catalogue),
-            self.clock,
-            self.deliveries if self.with_worker_side else None,
-            self._wake,
-        )
-        self.job_status = JobStatusService(self.store, self.clock, notifications, API_KEY)
-        self.dispatcher = DeliveryDispatcher(self.store, self.deliveries, self.clock)
+        self.jobs = self.assembly.services.jobs
+        self.job_status = self.assembly.services.job_status
 
-    def _wake(self) -> None:
-        self.wakes += 1
+    @property
+    def deliveries(self) -> JobDeliveries:
+        assert self.assembly.deliveries is not None, "a world without a worker side"
+        return self.assembly.deliveries
+
+    @property
+    def dispatcher(self) -> DeliveryDispatcher:
+        assert self.assembly.dispatcher is not None, "a world without a worker side"
+        return self.assembly.dispatcher
+
+    @property
+    def runner(self) -> DispatcherRunner:
+        assert self.assembly.runner is not None, "a world without a worker side"
+        return self.assembly.runner
 
     async def put_file(self, user_id: str, path: str, content: bytes = b"x") -> None:
         await self.storage.write(UserId(user_id), UserPath(path), _bytes(content))
@@ -107,4 +120,4 @@ class JobWorld:
 
     async def settle(self) -> None:
         """Let background notices finish (no new ones are accepted afterwards)."""
-        await self.tasks.close()
+        await self.assembly.tasks.close()

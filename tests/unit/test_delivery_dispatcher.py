@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.job_world import ALICE, DEADLINE, JobWorld, load_catalogue, train_spec
 from tests.waiting import WAIT_SECONDS, eventually
-from userfacing_api.domain.delivery import RetryPolicy
+from userfacing_api.domain.delivery import Lease, RetryPolicy
 from userfacing_api.domain.jobs import Job, JobStatus
 from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable
 from userfacing_api.service_layer.dispatcher import DeliveryDispatcher, DispatcherRunner
@@ -130,12 +130,11 @@ async def test_a_job_rejected_on_a_retry_fails_with_the_reason(world: JobWorld) 
 
 
 async def test_a_delivery_held_by_the_request_path_waits_for_its_lease_to_expire(
-    reference_catalogue: Path,
+    world: JobWorld,
 ) -> None:
-    world = JobWorld(load_catalogue(reference_catalogue), with_worker_side=False)
-    await world.put_inputs()
-    job = await world.jobs.create(ALICE, train_spec())
-    lease = world.deliveries.new_lease()
+    job = await pending_job(world)
+    world.clock.advance(1)
+    lease = Lease(token="request path", until=world.clock.now() + timedelta(minutes=5))
     async with world.store.transaction() as transaction:
         held = await transaction.outbox.claim(world.clock.now(), lease, 10)
     assert [delivery.job_id for delivery in held] == [job.id]
@@ -159,6 +158,20 @@ async def test_two_dispatchers_at_once_send_each_job_once(world: JobWorld) -> No
     sent = sorted(payload["job"]["meta"]["job_id"] for payload in world.queue.sent)
     assert sent == [job.id for job in jobs]
     assert world.store.deliveries == {}
+
+
+async def test_a_job_whose_first_delivery_failed_wakes_the_running_dispatcher(
+    world: JobWorld,
+) -> None:
+    async with world.runner.running(stop_grace_seconds=WAIT_SECONDS):
+        # The first round finds nothing and leaves the runner asleep for its poll interval.
+        await eventually(lambda: world.store.commits == 2)
+        job = await pending_job(world)
+        world.clock.advance(1)
+
+        await eventually(lambda: job.id not in world.store.deliveries)
+
+    assert len(world.queue.sent) == 1
 
 
 async def test_the_runner_delivers_when_woken_and_stops_cleanly(world: JobWorld) -> None:

@@ -47,7 +47,6 @@ async def test_an_accepted_job_is_queued_delivered_and_leaves_no_pending_deliver
     assert world.store.jobs == {job.id: job}
     assert [sent["job"]["meta"]["job_id"] for sent in world.queue.sent] == [job.id]
     assert world.store.deliveries == {}
-    assert world.wakes == 0
 
 
 async def test_the_job_and_its_payload_are_committed_together_before_delivery(
@@ -76,7 +75,6 @@ async def test_a_job_the_worker_side_cannot_take_now_is_queued_and_retried_later
     assert pending.claim is None
     assert pending.locked_until is None
     assert pending.next_attempt_at == world.clock.now() + timedelta(seconds=0.75)
-    assert world.wakes == 1
 
 
 async def test_a_job_the_worker_side_rejects_is_not_kept_and_its_name_is_free_again(
@@ -100,7 +98,6 @@ async def test_without_a_worker_side_jobs_wait_in_the_outbox(catalogue: Catalogu
     job = await world.jobs.create(ALICE, train_spec())
 
     assert world.queue.calls == 0
-    assert world.wakes == 0
     pending = world.store.deliveries[job.id]
     assert (pending.attempts, pending.claim, pending.next_attempt_at) == (0, None, job.date_created)
 
