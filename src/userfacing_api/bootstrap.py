@@ -47,15 +47,16 @@ from userfacing_api.ports.jobs import JobStore
 from userfacing_api.ports.notifier import Notifier
 from userfacing_api.ports.storage import FileStorage
 from userfacing_api.ports.worker_queue import WorkerQueue
-from userfacing_api.service_layer.background import BackgroundTasks
+from userfacing_api.runtime.background import BackgroundTasks
+from userfacing_api.runtime.dispatcher_runner import DispatcherRunner
+from userfacing_api.runtime.readiness import ReadinessService
 from userfacing_api.service_layer.container import Services
 from userfacing_api.service_layer.delivery import JobDeliveries
-from userfacing_api.service_layer.dispatcher import DeliveryDispatcher, DispatcherRunner
+from userfacing_api.service_layer.dispatcher import DeliveryDispatcher
 from userfacing_api.service_layer.files import FileService
 from userfacing_api.service_layer.job_status import JobStatusService
 from userfacing_api.service_layer.jobs import JobService
 from userfacing_api.service_layer.notifications import JobEndNotifications
-from userfacing_api.service_layer.readiness import ReadinessService
 from userfacing_api.settings import (
     DeliverySettings,
     EmailSettings,

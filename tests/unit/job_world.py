@@ -23,8 +23,9 @@ from userfacing_api.domain.applications import Catalogue, parse_catalogue
 from userfacing_api.domain.identity import Principal, UserId
 from userfacing_api.domain.jobs import ApplicationRef, InputFolders, JobSpec
 from userfacing_api.domain.paths import UserPath
+from userfacing_api.runtime.dispatcher_runner import DispatcherRunner
 from userfacing_api.service_layer.delivery import JobDeliveries
-from userfacing_api.service_layer.dispatcher import DeliveryDispatcher, DispatcherRunner
+from userfacing_api.service_layer.dispatcher import DeliveryDispatcher
 from userfacing_api.settings import DeliverySettings
 
 ALICE = Principal(user_id="alice", email="alice@example.org", groups=("users",))

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from userfacing_api.service_layer.background import BackgroundTasks
+from userfacing_api.runtime.background import BackgroundTasks
 
 
 async def test_close_waits_for_running_work() -> None:

@@ -13,7 +13,8 @@ from tests.waiting import WAIT_SECONDS, eventually
 from userfacing_api.domain.delivery import Lease, RetryPolicy
 from userfacing_api.domain.jobs import Job, JobStatus
 from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable
-from userfacing_api.service_layer.dispatcher import DeliveryDispatcher, DispatcherRunner
+from userfacing_api.runtime.dispatcher_runner import DispatcherRunner
+from userfacing_api.service_layer.dispatcher import DeliveryDispatcher
 
 
 @pytest.fixture

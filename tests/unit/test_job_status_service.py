@@ -11,7 +11,7 @@ from userfacing_api.domain.errors import NotFound, Unauthenticated
 from userfacing_api.domain.jobs import Job, JobStatus
 from userfacing_api.ports.notifier import JobEndedNotice
 from userfacing_api.ports.worker_queue import DeliveryUnavailable
-from userfacing_api.service_layer.background import BackgroundTasks
+from userfacing_api.runtime.background import BackgroundTasks
 from userfacing_api.service_layer.job_status import JobStatusService
 from userfacing_api.service_layer.notifications import JobEndNotifications
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fakes import InMemoryFileStorage, InMemoryJobStore
 from userfacing_api.domain.errors import Unavailable
-from userfacing_api.service_layer.readiness import ReadinessService
+from userfacing_api.runtime.readiness import ReadinessService
 
 
 @pytest.fixture

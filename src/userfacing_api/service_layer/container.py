@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from userfacing_api.ports.identity import IdentityProvider, TokenVerifier
 from userfacing_api.service_layer.files import FileService
 from userfacing_api.service_layer.job_status import JobStatusService
 from userfacing_api.service_layer.jobs import JobService
-from userfacing_api.service_layer.readiness import ReadinessService
+
+
+class Readiness(Protocol):
+    async def check(self) -> None:
+        """Return when every part the service needs answers; raise `Unavailable` otherwise."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -18,4 +24,4 @@ class Services:
     identity_provider: IdentityProvider | None
     jobs: JobService
     job_status: JobStatusService
-    readiness: ReadinessService
+    readiness: Readiness

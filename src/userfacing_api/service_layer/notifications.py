@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from userfacing_api.domain.jobs import Job, JobStatus, has_entered_end
+from userfacing_api.ports.background import BackgroundWork
 from userfacing_api.ports.notifier import JobEndedNotice, Notifier
-from userfacing_api.service_layer.background import BackgroundTasks
 
 
 class JobEndNotifications:
-    def __init__(self, notifier: Notifier, tasks: BackgroundTasks) -> None:
+    def __init__(self, notifier: Notifier, tasks: BackgroundWork) -> None:
         self._notifier = notifier
         self._tasks = tasks
 
