@@ -306,7 +306,7 @@ class _InMemoryJobs(JobRepository):
     async def lock(self, job_id: int) -> Job | None:
         return self._store.jobs.get(job_id)
 
-    async def list_for_user(self, user_id: str, offset: int, limit: int) -> list[Job]:
+    async def list_for_user(self, user_id: UserId, offset: int, limit: int) -> list[Job]:
         owned = [job for job in self._store.jobs.values() if job.user_id == user_id]
         owned.sort(key=lambda job: (job.date_created, job.id), reverse=True)
         return owned[offset : offset + limit]

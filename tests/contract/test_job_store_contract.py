@@ -22,6 +22,7 @@ from tests.fakes import InMemoryJobStore
 from userfacing_api.adapters.db.database import open_database
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.errors import AlreadyExists
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import (
     ApplicationRef,
     Environment,
@@ -108,7 +109,10 @@ def spec(job_name: str = "run1") -> JobSpec:
 
 def new_job(user_id: str = "alice", job_name: str = "run1", at: datetime = T0) -> NewJob:
     return NewJob(
-        user_id=user_id, user_email=f"{user_id}@example.org", spec=spec(job_name), date_created=at
+        user_id=UserId(user_id),
+        user_email=f"{user_id}@example.org",
+        spec=spec(job_name),
+        date_created=at,
     )
 
 
@@ -146,7 +150,7 @@ async def test_a_stored_job_reads_back_unchanged(store: JobStore) -> None:
 async def test_a_job_without_optional_fields_reads_back_unchanged(store: JobStore) -> None:
     bare = replace(spec(), env_vars={}, environment=None, hardware=None, inputs=InputFolders("c"))
     async with store.transaction() as transaction:
-        job = await transaction.jobs.add(NewJob("alice", None, bare, T0))
+        job = await transaction.jobs.add(NewJob(UserId("alice"), None, bare, T0))
     async with store.transaction() as transaction:
         assert await transaction.jobs.get(job.id) == job
 
@@ -205,9 +209,11 @@ async def test_jobs_are_listed_newest_first_with_ties_broken_by_id(store: JobSto
     await add_job(store, user_id="bob", job_name="bobs", at=T0 + timedelta(hours=1))
 
     async with store.transaction() as transaction:
-        everything = await transaction.jobs.list_for_user("alice", 0, 100)
-        pages = [await transaction.jobs.list_for_user("alice", offset, 2) for offset in (0, 2, 4)]
-        huge = await transaction.jobs.list_for_user("alice", 0, 2**70)
+        everything = await transaction.jobs.list_for_user(UserId("alice"), 0, 100)
+        pages = [
+            await transaction.jobs.list_for_user(UserId("alice"), offset, 2) for offset in (0, 2, 4)
+        ]
+        huge = await transaction.jobs.list_for_user(UserId("alice"), 0, 2**70)
 
     expected = [newest.id, tied_b.id, tied_a.id, older.id]
     assert [job.id for job in everything] == expected

@@ -14,6 +14,7 @@ from tests.unit.job_world import ALICE, train_spec
 from tests.waiting import eventually
 from userfacing_api.adapters.db.database import open_database
 from userfacing_api.bootstrap import open_services
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import JobStatus
 from userfacing_api.settings import CatalogueSettings, Settings, SettingsError
 
@@ -58,7 +59,7 @@ async def test_jobs_wait_without_a_worker_side_and_are_delivered_after_a_restart
     queue = RecordingWorkerQueue()
     async with open_services(settings, worker_queue=queue) as services:
         await eventually(lambda: len(queue.sent) == 1)
-        listed = await services.jobs.list_jobs(ALICE.user_id, 0, 10)
+        listed = await services.jobs.list_jobs(UserId(ALICE.user_id), 0, 10)
 
     assert queue.sent[0]["job"]["meta"]["job_id"] == job.id
     assert [(entry.id, entry.status) for entry in listed] == [(job.id, JobStatus.QUEUED)]

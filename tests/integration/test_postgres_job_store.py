@@ -17,6 +17,7 @@ from tests.waiting import polled
 from userfacing_api.adapters.db.postgres.database import PostgresDatabase
 from userfacing_api.adapters.db.postgres.pool import open_pool
 from userfacing_api.domain.errors import InvalidInput
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import Job, JobStatus, checked_spec, with_status
 from userfacing_api.ports.database import DatabaseUnavailable
 from userfacing_api.ports.jobs import JobStore, NewJob
@@ -41,7 +42,7 @@ def store(pool: asyncpg.Pool) -> JobStore:
 async def add_job(store: JobStore, job_name: str = "run1") -> Job:
     async with store.transaction() as transaction:
         spec = checked_spec(train_spec(job_name))
-        return await transaction.jobs.add(NewJob(ALICE.user_id, ALICE.email, spec, NOW))
+        return await transaction.jobs.add(NewJob(UserId(ALICE.user_id), ALICE.email, spec, NOW))
 
 
 async def waiting_on_locks(pool: asyncpg.Pool) -> int:
@@ -85,7 +86,7 @@ async def test_text_with_a_nul_character_is_refused_as_invalid_input(store: JobS
 
     with pytest.raises(InvalidInput):
         async with store.transaction() as transaction:
-            await transaction.jobs.add(NewJob(ALICE.user_id, ALICE.email, spec, NOW))
+            await transaction.jobs.add(NewJob(UserId(ALICE.user_id), ALICE.email, spec, NOW))
 
     assert (await add_job(store)).spec.job_name == "run1"
 

@@ -12,6 +12,7 @@ import pytest
 from tests.unit.job_world import ALICE, train_spec
 from userfacing_api.adapters.db.database import open_database
 from userfacing_api.adapters.db.stores import Database
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import checked_spec
 from userfacing_api.ports.jobs import NewJob
 from userfacing_api.ports.local_identity import StoredUser
@@ -46,7 +47,7 @@ async def test_a_user_registered_while_a_job_transaction_fails_is_kept(
     async def register_during_a_failing_job_transaction() -> None:
         async with jobs.transaction() as transaction:
             job = await transaction.jobs.add(
-                NewJob(ALICE.user_id, ALICE.email, checked_spec(train_spec()), NOW)
+                NewJob(UserId(ALICE.user_id), ALICE.email, checked_spec(train_spec()), NOW)
             )
             started.append((job.id, asyncio.create_task(users.add(carol()))))
             # One turn of the loop lets the registration send its statement, if it may;

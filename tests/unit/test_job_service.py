@@ -18,6 +18,7 @@ from userfacing_api.domain.errors import (
     NotFound,
     UpstreamRejected,
 )
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import ApplicationRef, JobStatus
 from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable
 
@@ -181,8 +182,8 @@ async def test_jobs_are_listed_newest_first_and_only_the_callers(world: JobWorld
         world.clock.advance(1)
     await world.jobs.create(BOB, train_spec("bobs"))
 
-    listed = await world.jobs.list_jobs("alice", 0, 100)
-    page = await world.jobs.list_jobs("alice", 1, 1)
+    listed = await world.jobs.list_jobs(UserId("alice"), 0, 100)
+    page = await world.jobs.list_jobs(UserId("alice"), 1, 1)
 
     assert [job.spec.job_name for job in listed] == ["third", "second", "first"]
     assert [job.spec.job_name for job in page] == ["second"]
@@ -192,10 +193,10 @@ async def test_another_users_job_cannot_be_read_or_deleted(world: JobWorld) -> N
     job = await world.jobs.create(ALICE, train_spec())
 
     with pytest.raises(NotFound):
-        await world.jobs.get("bob", job.id)
+        await world.jobs.get(UserId("bob"), job.id)
     with pytest.raises(NotFound):
-        await world.jobs.delete("bob", job.id)
-    assert await world.jobs.get("alice", job.id) == job
+        await world.jobs.delete(UserId("bob"), job.id)
+    assert await world.jobs.get(UserId("alice"), job.id) == job
 
 
 async def test_deleting_a_job_removes_it_its_delivery_and_its_result_folders(
@@ -207,7 +208,7 @@ async def test_deleting_a_job_removes_it_its_delivery_and_its_result_folders(
         await world.put_file("alice", f"{folder}/result.txt")
     await world.put_file("bob", "output/run1/bobs.txt")
 
-    await world.jobs.delete("alice", job.id)
+    await world.jobs.delete(UserId("alice"), job.id)
 
     assert world.store.jobs == {}
     assert world.store.deliveries == {}
@@ -220,7 +221,7 @@ async def test_deleting_a_job_removes_it_its_delivery_and_its_result_folders(
     } <= remaining
     assert "output/run1/bobs.txt" in world.storage.paths("bob")
     with pytest.raises(NotFound):
-        await world.jobs.get("alice", job.id)
+        await world.jobs.get(UserId("alice"), job.id)
 
 
 async def test_the_catalogue_is_served_as_configured(world: JobWorld, catalogue: Catalogue) -> None:

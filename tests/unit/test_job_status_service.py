@@ -8,6 +8,7 @@ import pytest
 
 from tests.unit.job_world import ALICE, API_KEY, BOB, JobWorld, load_catalogue, train_spec
 from userfacing_api.domain.errors import NotFound, Unauthenticated
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import Job, JobStatus
 from userfacing_api.ports.notifier import JobEndedNotice
 from userfacing_api.ports.worker_queue import DeliveryUnavailable
@@ -135,7 +136,7 @@ async def test_a_report_drops_a_delivery_still_pending_for_the_job(world: JobWor
 
 
 async def test_reports_for_a_deleted_job_are_not_found(world: JobWorld, job: Job) -> None:
-    await world.jobs.delete("alice", job.id)
+    await world.jobs.delete(UserId("alice"), job.id)
 
     with pytest.raises(NotFound):
         await world.job_status.update(job.id, JobStatus.RUNNING, None)

@@ -25,12 +25,13 @@ from datetime import datetime
 from typing import Any
 
 from userfacing_api.domain.delivery import Lease
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import Job, JobSpec
 
 
 @dataclass(frozen=True)
 class NewJob:
-    user_id: str
+    user_id: UserId
     user_email: str | None
     spec: JobSpec
     date_created: datetime
@@ -77,7 +78,7 @@ class JobRepository(ABC):
         """Like `get`, and no other transaction changes the job until this one ends."""
 
     @abstractmethod
-    async def list_for_user(self, user_id: str, offset: int, limit: int) -> list[Job]:
+    async def list_for_user(self, user_id: UserId, offset: int, limit: int) -> list[Job]:
         """The user's jobs, newest first (`date_created`, then `id`, descending)."""
 
     @abstractmethod

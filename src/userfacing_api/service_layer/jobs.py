@@ -61,7 +61,7 @@ class JobService:
         lease = None if self._deliveries is None else self._deliveries.new_lease()
         now = self._clock.now()
         async with self._store.transaction() as transaction:
-            job = await transaction.jobs.add(NewJob(caller.user_id, caller.email, spec, now))
+            job = await transaction.jobs.add(NewJob(owner, caller.email, spec, now))
             payload = job_payload(job, entrypoint, files_down, paths_upload)
             await transaction.outbox.add(NewDelivery(job.id, payload, now, now), lease)
         if self._deliveries is None or lease is None:
@@ -76,25 +76,24 @@ class JobService:
             self._wake_dispatcher()
         return job
 
-    async def list_jobs(self, user_id: str, offset: int, limit: int) -> list[Job]:
+    async def list_jobs(self, user_id: UserId, offset: int, limit: int) -> list[Job]:
         async with self._store.transaction() as transaction:
             return await transaction.jobs.list_for_user(user_id, offset, limit)
 
-    async def get(self, user_id: str, job_id: int) -> Job:
+    async def get(self, user_id: UserId, job_id: int) -> Job:
         async with self._store.transaction() as transaction:
             job = await transaction.jobs.get(job_id)
         return _owned(job, user_id, job_id)
 
-    async def delete(self, user_id: str, job_id: int) -> None:
+    async def delete(self, user_id: UserId, job_id: int) -> None:
         """Remove the job, its pending delivery and its output, log and artifact folders."""
         async with self._store.transaction() as transaction:
             job = await transaction.jobs.get(job_id)
             if job is not None and job.user_id == user_id:
                 await transaction.jobs.delete(job.id)
         job = _owned(job, user_id, job_id)
-        owner = UserId(user_id)
         for folder in job.paths_out.values():
-            await self._storage.delete(owner, folder)
+            await self._storage.delete(user_id, folder)
 
     async def _input_files(
         self, user_id: UserId, inputs: InputFolders, entrypoint: Entrypoint
@@ -121,7 +120,7 @@ class JobService:
                 await transaction.jobs.delete(job.id)
 
 
-def _owned(job: Job | None, user_id: str, job_id: int) -> Job:
+def _owned(job: Job | None, user_id: UserId, job_id: int) -> Job:
     if job is None or job.user_id != user_id:
         raise NotFound(f"Job {job_id} not found")
     return job

@@ -25,6 +25,7 @@ from userfacing_api.adapters.db.job_rows import (
 from userfacing_api.adapters.db.session import Dialect, Session
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.errors import AlreadyExists
+from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import Job, JobStatus
 from userfacing_api.ports.jobs import (
     JobRepository,
@@ -137,7 +138,7 @@ class _SqlJobs(JobRepository):
     async def lock(self, job_id: int) -> Job | None:
         return await self._job(self._lock_job, job_id)
 
-    async def list_for_user(self, user_id: str, offset: int, limit: int) -> list[Job]:
+    async def list_for_user(self, user_id: UserId, offset: int, limit: int) -> list[Job]:
         rows = await self._session.fetch(
             LIST_USER_JOBS, user_id, min(limit, _MAX_ID), min(offset, _MAX_ID)
         )

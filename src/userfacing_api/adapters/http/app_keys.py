@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from userfacing_api.domain.identity import Principal
+from userfacing_api.domain.identity import Principal, UserId
 from userfacing_api.service_layer.container import Services
 
 
@@ -36,3 +36,8 @@ def principal(request: web.Request) -> Principal:
     value = request[PRINCIPAL]
     assert isinstance(value, Principal)
     return value
+
+
+def caller_id(request: web.Request) -> UserId:
+    """The authenticated caller's id, checked once here for the use cases that take it."""
+    return UserId(principal(request).user_id)

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp_apispec import docs, json_schema, querystring_schema, response_schema
 from yarl import URL
 
-from userfacing_api.adapters.http.app_keys import principal, services
+from userfacing_api.adapters.http.app_keys import caller_id, services
 from userfacing_api.adapters.http.downloads import send_file, send_folder
 from userfacing_api.adapters.http.middleware import bearer_token
 from userfacing_api.adapters.http.multipart import file_field
@@ -25,7 +25,6 @@ from userfacing_api.adapters.http.schemas.files import (
     RenameSchema,
 )
 from userfacing_api.domain.files import FileRequest
-from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.paths import UPLOAD_FOLDERS, UserPath
 
 # Built once: creating a schema costs more than dumping a response with it.
@@ -67,7 +66,7 @@ TYPE_PARAMETER = {
 )
 async def download(request: web.Request) -> web.StreamResponse:
     files = services(request).files
-    user_id = _caller(request)
+    user_id = caller_id(request)
     info = await files.stat(user_id, request.match_info["path"])
     if info.is_dir:
         return await send_folder(request, files, user_id, info)
@@ -78,7 +77,7 @@ async def download(request: web.Request) -> web.StreamResponse:
 @docs(tags=TAGS, summary="A request that downloads the file directly")
 @response_schema(FileHTTPRequestSchema(), 200)
 async def download_url(request: web.Request) -> web.Response:
-    user_id = _caller(request)
+    user_id = caller_id(request)
     raw_path = request.match_info["path"]
     direct = await services(request).files.download_request(user_id, raw_path)
     if direct is None:
@@ -94,7 +93,7 @@ async def download_url(request: web.Request) -> web.Response:
 async def list_folder(request: web.Request) -> web.Response:
     query = request["querystring"]
     entries = await services(request).files.list_folder(
-        _caller(request),
+        caller_id(request),
         request.match_info["path"],
         show_dirs=query["show_dirs"],
         recursive=query["recursive"],
@@ -116,7 +115,7 @@ async def list_folder(request: web.Request) -> web.Response:
 async def upload(request: web.Request) -> web.Response:
     uploaded = await file_field(request, UPLOAD_FIELD)
     info = await services(request).files.upload(
-        _caller(request),
+        caller_id(request),
         request.match_info["type"],
         request.match_info["dir"],
         uploaded.filename,
@@ -134,7 +133,7 @@ async def upload(request: web.Request) -> web.Response:
 @response_schema(FileHTTPRequestSchema(), 201)
 async def upload_url(request: web.Request) -> web.Response:
     kind, folder = request.match_info["type"], request.match_info["dir"]
-    direct = await services(request).files.upload_request(_caller(request), kind, folder)
+    direct = await services(request).files.upload_request(caller_id(request), kind, folder)
     if direct is None:
         own_url = request.app.router[UPLOAD_ROUTE].url_for(type=kind, dir=UserPath(folder))
         direct = _through_this_api(request, "post", own_url)
@@ -150,7 +149,7 @@ async def upload_url(request: web.Request) -> web.Response:
 @response_schema(FileInfoSchema(), 201)
 async def create_folder(request: web.Request) -> web.Response:
     info = await services(request).files.create_folder(
-        _caller(request), request.match_info["type"], request.match_info["dir"]
+        caller_id(request), request.match_info["type"], request.match_info["dir"]
     )
     return web.json_response(FILE_INFO_SCHEMA.dump(info), status=201)
 
@@ -169,7 +168,7 @@ async def create_folder(request: web.Request) -> web.Response:
 @response_schema(FileInfoSchema(), 200)
 async def rename(request: web.Request) -> web.Response:
     info = await services(request).files.rename(
-        _caller(request), request.match_info["path"], request["json"]["path"]
+        caller_id(request), request.match_info["path"], request["json"]["path"]
     )
     return web.json_response(FILE_INFO_SCHEMA.dump(info))
 
@@ -181,12 +180,8 @@ async def rename(request: web.Request) -> web.Response:
     responses={204: {"description": "Deleted (or nothing was there)"}},
 )
 async def delete(request: web.Request) -> web.Response:
-    await services(request).files.delete(_caller(request), request.match_info["path"])
+    await services(request).files.delete(caller_id(request), request.match_info["path"])
     return web.Response(status=204)
-
-
-def _caller(request: web.Request) -> UserId:
-    return UserId(principal(request).user_id)
 
 
 def _through_this_api(request: web.Request, method: str, own_url: URL) -> FileRequest:

@@ -11,7 +11,7 @@ from aiohttp_apispec import (
     response_schema,
 )
 
-from userfacing_api.adapters.http.app_keys import principal, services
+from userfacing_api.adapters.http.app_keys import caller_id, principal, services
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
 from userfacing_api.adapters.http.schemas.jobs import (
     JobCreateSchema,
@@ -70,7 +70,7 @@ async def create_job(request: web.Request) -> web.Response:
 async def list_jobs(request: web.Request) -> web.Response:
     query = request["querystring"]
     jobs = await services(request).jobs.list_jobs(
-        principal(request).user_id, query["offset"], query["limit"]
+        caller_id(request), query["offset"], query["limit"]
     )
     return web.json_response(JOBS_SCHEMA.dump(jobs))
 
@@ -81,7 +81,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 @response_schema(JobSchema(), 200)
 async def get_job(request: web.Request) -> web.Response:
     job_id = request["match_info"]["job_id"]
-    job = await services(request).jobs.get(principal(request).user_id, job_id)
+    job = await services(request).jobs.get(caller_id(request), job_id)
     return web.json_response(JOB_SCHEMA.dump(job))
 
 
@@ -94,5 +94,5 @@ async def get_job(request: web.Request) -> web.Response:
 @match_info_schema(JobIdSchema())
 async def delete_job(request: web.Request) -> web.Response:
     job_id = request["match_info"]["job_id"]
-    await services(request).jobs.delete(principal(request).user_id, job_id)
+    await services(request).jobs.delete(caller_id(request), job_id)
     return web.Response(status=204)
