@@ -37,6 +37,7 @@ from userfacing_api.ports.jobs import (
     NewDelivery,
     NewJob,
     Outbox,
+    OutboxSummary,
     PendingDelivery,
 )
 from userfacing_api.ports.local_identity import SigningKeyStore, StoredUser, UserStore
@@ -399,6 +400,13 @@ class _InMemoryOutbox(Outbox):
                 for stored in self._store.deliveries.values()
             ),
             default=None,
+        )
+
+    async def summary(self) -> OutboxSummary:
+        deliveries = self._store.deliveries.values()
+        return OutboxSummary(
+            pending=len(deliveries),
+            oldest_created=min((stored.job_created for stored in deliveries), default=None),
         )
 
 

@@ -15,7 +15,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TypedDict, Unpack
@@ -23,6 +23,7 @@ from typing import TypedDict, Unpack
 import aiohttp
 from aiohttp import web
 
+from userfacing_api.adapters.catalogue.reloading import ReloadingCatalogue
 from userfacing_api.adapters.catalogue.s3 import open_s3_catalogue
 from userfacing_api.adapters.catalogue.yaml_file import YamlFileCatalogue
 from userfacing_api.adapters.clock import SystemClock
@@ -33,6 +34,7 @@ from userfacing_api.adapters.http.app_keys import AccessInfo
 from userfacing_api.adapters.identity.cognito import CognitoPool, open_cognito_identity
 from userfacing_api.adapters.identity.local import DEFAULT_AUDIENCE, open_local_identity
 from userfacing_api.adapters.mailjet import MailjetNotifier
+from userfacing_api.adapters.metrics.prometheus import PrometheusMetrics
 from userfacing_api.adapters.null_notifier import NullNotifier
 from userfacing_api.adapters.storage.local import LocalFileStorage
 from userfacing_api.adapters.storage.s3 import open_s3_storage
@@ -44,11 +46,13 @@ from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.database import DatabaseUnavailable
 from userfacing_api.ports.identity import IdentityProvider, TokenVerifier
 from userfacing_api.ports.jobs import JobStore
+from userfacing_api.ports.metrics import Metrics, NoMetrics
 from userfacing_api.ports.notifier import Notifier
 from userfacing_api.ports.storage import FileStorage
 from userfacing_api.ports.worker_queue import WorkerQueue
 from userfacing_api.runtime.background import BackgroundTasks
 from userfacing_api.runtime.dispatcher_runner import DispatcherRunner
+from userfacing_api.runtime.leftover_sweeps import LeftoverSweeps
 from userfacing_api.runtime.readiness import ReadinessService
 from userfacing_api.service_layer.container import Services
 from userfacing_api.service_layer.delivery import JobDeliveries
@@ -70,6 +74,10 @@ from userfacing_api.settings_secrets import resolve_secrets
 logger = logging.getLogger("userfacing_api")
 
 MAILJET_TIMEOUT_SECONDS = 30.0
+# The contract: ready only when the database answers within a second.
+READINESS_TIMEOUT_SECONDS = 1.0
+# A delivery's lease outlasts its call to the worker-facing API by this much.
+LEASE_MARGIN_SECONDS = 30.0
 
 Identity = tuple[TokenVerifier, IdentityProvider]
 
@@ -83,6 +91,8 @@ class Given(TypedDict, total=False):
     identity: Identity | None
     worker_queue: WorkerQueue | None
     notifier: Notifier | None
+    storage: FileStorage | None
+    metrics: PrometheusMetrics | None
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ class Adapters:
     notifier: Notifier
     worker_queue: WorkerQueue | None
     """None without a worker side: accepted jobs wait in the outbox."""
+    metrics: Metrics = field(default_factory=NoMetrics)
 
 
 @dataclass(frozen=True)
@@ -111,15 +122,19 @@ class Assembly:
     """How jobs are delivered; None without a worker side."""
     dispatcher: DeliveryDispatcher | None
     runner: DispatcherRunner | None
+    sweeps: LeftoverSweeps
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
-        """The services, with the delivery dispatcher running until the block ends.
+        """The services, with the delivery dispatcher and the sweeps of upload leftovers
+        running until the block ends.
 
-        On exit the dispatcher stops first, then background notices get to finish.
+        On exit the dispatcher stops first, then background work (notices, deliveries
+        the requests did not wait for) gets to finish.
         """
         async with AsyncExitStack() as stack:
             stack.push_async_callback(self.tasks.close)
+            await stack.enter_async_context(self.sweeps.running())
             if self.runner is not None:
                 await stack.enter_async_context(self.runner.running())
             yield self.services
@@ -129,10 +144,12 @@ def build(
     adapters: Adapters,
     *,
     delivery: DeliverySettings | None = None,
+    sweep_interval: float = StorageSettings.leftover_sweep_interval,
     jitter: Callable[[], float] = random.random,
 ) -> Assembly:
     """The use cases over `adapters`; `jitter` spreads the delivery retries."""
     delivery = delivery or DeliverySettings()
+    metrics = adapters.metrics
     store, clock = adapters.job_store, adapters.clock
     tasks = BackgroundTasks()
     notifications = JobEndNotifications(adapters.notifier, tasks)
@@ -146,7 +163,12 @@ def build(
             notifications,
             deadline=timedelta(seconds=delivery.deadline),
             retry=RetryPolicy(max_delay=delivery.retry_cap),
+            lease_duration=timedelta(
+                seconds=delivery.connect_timeout + delivery.read_timeout + LEASE_MARGIN_SECONDS
+            ),
+            unknown_outcome_wait=timedelta(seconds=delivery.unknown_outcome_wait),
             jitter=jitter,
+            metrics=metrics,
         )
         dispatcher = DeliveryDispatcher(store, deliveries, clock)
         runner = DispatcherRunner(dispatcher, clock, delivery.poll_interval)
@@ -156,12 +178,25 @@ def build(
         token_verifier=adapters.token_verifier,
         identity_provider=adapters.identity_provider,
         jobs=JobService(
-            store, adapters.storage, adapters.catalogue, clock, deliveries, wake_dispatcher
+            store,
+            adapters.storage,
+            adapters.catalogue,
+            clock,
+            deliveries,
+            wake_dispatcher,
+            tasks.spawn,
+            metrics=metrics,
         ),
-        job_status=JobStatusService(store, clock, notifications, delivery.internal_api_key_secret),
-        readiness=ReadinessService({"database": store.ping, "file storage": adapters.storage.ping}),
+        job_status=JobStatusService(
+            store, clock, notifications, delivery.internal_api_key_secret, metrics=metrics
+        ),
+        readiness=ReadinessService(
+            {"database": store.ping, "file storage": adapters.storage.ping},
+            timeout_seconds=READINESS_TIMEOUT_SECONDS,
+        ),
     )
-    return Assembly(services, tasks, deliveries, dispatcher, runner)
+    sweeps = LeftoverSweeps(adapters.storage, clock, sweep_interval)
+    return Assembly(services, tasks, deliveries, dispatcher, runner, sweeps)
 
 
 def _nothing() -> None:
@@ -178,10 +213,14 @@ async def open_adapters(settings: Settings, **given: Unpack[Given]) -> AsyncIter
     """
     settings = await resolve_secrets(settings)
     clock = SystemClock()
+    metrics = given.get("metrics") or PrometheusMetrics()
     async with AsyncExitStack() as stack:
         catalogue = await _catalogue(stack, settings)
+        catalogue.report_reloads_to(metrics.catalogue_reloaded)
         database = await _database(stack, settings)
-        storage = await stack.enter_async_context(_storage(settings.storage))
+        storage = given.get("storage")
+        if storage is None:
+            storage = await stack.enter_async_context(_storage(settings.storage))
         verifier, provider = given.get("identity") or await _identity(
             stack, settings.identity, database, clock
         )
@@ -195,6 +234,7 @@ async def open_adapters(settings: Settings, **given: Unpack[Given]) -> AsyncIter
             notifier=given.get("notifier")
             or await _notifier(stack, settings.email, settings.server.frontend_url),
             worker_queue=given.get("worker_queue") or await _worker_queue(stack, settings.delivery),
+            metrics=metrics,
         )
 
 
@@ -207,15 +247,24 @@ async def open_services(settings: Settings, **given: Unpack[Given]) -> AsyncIter
     settings = await resolve_secrets(settings)
     async with (
         open_adapters(settings, **given) as adapters,
-        build(adapters, delivery=settings.delivery).running() as services,
+        build(
+            adapters,
+            delivery=settings.delivery,
+            sweep_interval=settings.storage.leftover_sweep_interval,
+        ).running() as services,
     ):
         yield services
 
 
 def create_app(settings: Settings, **given: Unpack[Given]) -> web.Application:
-    """The HTTP application over `open_services`, opened on start-up and closed on clean-up."""
+    """The HTTP application over `open_services`, opened on start-up and closed on clean-up.
+
+    Each application counts its own metrics (served at `/metrics`).
+    """
+    metrics = given.get("metrics") or PrometheusMetrics()
+    with_metrics: Given = {**given, "metrics": metrics}
     return create_http_app(
-        lambda: open_services(settings, **given),
+        lambda: open_services(settings, **with_metrics),
         local_users=settings.identity.auth,
         frontend_url=settings.server.frontend_url,
         access_info=AccessInfo(
@@ -223,6 +272,7 @@ def create_app(settings: Settings, **given: Unpack[Given]) -> web.Application:
             settings.identity.cognito_client_id,
             settings.identity.cognito_region,
         ),
+        counters=metrics,
     )
 
 
@@ -236,7 +286,13 @@ async def migrate(settings: Settings) -> None:
 async def _database(stack: AsyncExitStack, settings: Settings) -> Database:
     """The database, open until `stack` closes; one that cannot be opened names DATABASE_URL."""
     try:
-        return await stack.enter_async_context(open_database(settings.database.url))
+        return await stack.enter_async_context(
+            open_database(
+                settings.database.url,
+                acquire_timeout=settings.database.acquire_timeout,
+                statement_timeout=settings.database.statement_timeout,
+            )
+        )
     except DatabaseUnavailable as err:
         raise SettingsError("DATABASE_URL", str(err)) from err
 
@@ -289,7 +345,7 @@ async def _local_storage(root: Path) -> AsyncIterator[FileStorage]:
     yield await LocalFileStorage.create(root)
 
 
-async def _catalogue(stack: AsyncExitStack, settings: Settings) -> ApplicationCatalogue:
+async def _catalogue(stack: AsyncExitStack, settings: Settings) -> ReloadingCatalogue:
     source = settings.catalogue.application_config_file
     try:
         if source.startswith("s3://"):
@@ -309,7 +365,9 @@ async def _worker_queue(stack: AsyncExitStack, settings: DeliverySettings) -> Wo
             "WORKERFACING_API_URL is not set: accepted jobs wait in the outbox until it is"
         )
         return None
-    session = await stack.enter_async_context(open_worker_api_session())
+    session = await stack.enter_async_context(
+        open_worker_api_session(settings.connect_timeout, settings.read_timeout)
+    )
     return WorkerApiQueue(session, settings.workerfacing_api_url, settings.internal_api_key_secret)
 
 

@@ -9,10 +9,11 @@ import os
 import sys
 from collections.abc import Mapping
 
-from aiohttp import web
 from dotenv import dotenv_values
 
 from userfacing_api.adapters.http.access_log import RequestIdAccessLogger
+from userfacing_api.adapters.http.server import EXIT_CLEAN, ServerOptions, exit_now
+from userfacing_api.adapters.http.server import serve as serve_app
 from userfacing_api.settings import Settings, SettingsError, load_settings
 
 
@@ -40,13 +41,16 @@ def _configure_logging(level: str) -> None:
 def serve(settings: Settings) -> None:
     from userfacing_api.bootstrap import create_app
 
-    web.run_app(
-        create_app(settings),
+    options = ServerOptions(
         host=settings.server.host,
         port=settings.server.port,
-        access_log_class=RequestIdAccessLogger,
-        print=lambda message: logging.getLogger("userfacing_api").info("%s", message.strip()),
+        shutdown_grace=settings.server.shutdown_grace,
+        header_timeout=settings.server.header_read_timeout,
+        body_idle_timeout=settings.server.body_idle_timeout,
     )
+    asyncio.run(serve_app(create_app(settings), options, RequestIdAccessLogger))
+    # Everything is closed: nothing is left for the interpreter's own teardown to do.
+    exit_now(EXIT_CLEAN)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,6 +31,10 @@ class DatabaseSettings:
     url: str = field(default="sqlite:///var/userfacing.db", repr=False)
     # DATABASE_SECRET as given; the composition root fills a Secrets Manager ARN into the URL.
     secret: str | None = field(default=None, repr=False)
+    acquire_timeout: float = 2.0
+    """Seconds to wait for a connection (PostgreSQL's pool, SQLite's turn)."""
+    statement_timeout: float = 2.0
+    """Seconds one statement may take (SQLite: also the wait for another process's lock)."""
 
     @property
     def engine(self) -> Literal["sqlite", "postgresql"]:
@@ -48,6 +52,7 @@ class StorageSettings:
     s3_bucket: str | None = None
     s3_region: str | None = None
     user_data_root_path: str = "var/user_data"
+    leftover_sweep_interval: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,10 @@ class DeliverySettings:
     deadline: float = 3600.0
     retry_cap: float = 60.0
     poll_interval: float = 5.0
+    unknown_outcome_wait: float = 600.0
+    """Seconds before a job sent without an answer is offered again."""
+    connect_timeout: float = 5.0
+    read_timeout: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,9 @@ class ServerSettings:
     log_level: str = "INFO"
     frontend_url: str | None = None
     """The web frontend: the one origin CORS lets in, and where e-mails link to."""
+    shutdown_grace: float = 25.0
+    header_read_timeout: float = 10.0
+    body_idle_timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -245,6 +257,9 @@ def _storage(read: _Reader) -> StorageSettings:
         s3_bucket=s3_bucket,
         s3_region=read.text("S3_REGION"),
         user_data_root_path=root,
+        leftover_sweep_interval=read.seconds(
+            "LEFTOVER_SWEEP_INTERVAL", StorageSettings.leftover_sweep_interval
+        ),
     )
 
 
@@ -267,7 +282,14 @@ def _database(read: _Reader) -> DatabaseSettings:
             "DATABASE_URL",
             f"got scheme {scheme!r}, accepted: sqlite:///path or postgresql://user:{{}}@host/db",
         )
-    return DatabaseSettings(url=url, secret=secret)
+    return DatabaseSettings(
+        url=url,
+        secret=secret,
+        acquire_timeout=read.seconds("DATABASE_ACQUIRE_TIMEOUT", DatabaseSettings.acquire_timeout),
+        statement_timeout=read.seconds(
+            "DATABASE_STATEMENT_TIMEOUT", DatabaseSettings.statement_timeout
+        ),
+    )
 
 
 def _identity(read: _Reader) -> IdentitySettings:
@@ -327,6 +349,13 @@ def _delivery(read: _Reader) -> DeliverySettings:
         deadline=read.seconds("JOB_DELIVERY_DEADLINE", DeliverySettings.deadline),
         retry_cap=read.seconds("JOB_DELIVERY_RETRY_CAP", DeliverySettings.retry_cap),
         poll_interval=read.seconds("JOB_DELIVERY_POLL_INTERVAL", DeliverySettings.poll_interval),
+        unknown_outcome_wait=read.seconds(
+            "JOB_DELIVERY_UNKNOWN_OUTCOME_WAIT", DeliverySettings.unknown_outcome_wait
+        ),
+        connect_timeout=read.seconds(
+            "WORKERFACING_API_CONNECT_TIMEOUT", DeliverySettings.connect_timeout
+        ),
+        read_timeout=read.seconds("WORKERFACING_API_READ_TIMEOUT", DeliverySettings.read_timeout),
     )
 
 
@@ -358,6 +387,9 @@ def _server(read: _Reader) -> ServerSettings:
         port=read.integer("PORT", ServerSettings.port, 0, 65535),
         log_level=_log_level(read),
         frontend_url=read.http_url("FRONTEND_URL"),
+        shutdown_grace=read.seconds("SHUTDOWN_GRACE", ServerSettings.shutdown_grace),
+        header_read_timeout=read.seconds("HEADER_READ_TIMEOUT", ServerSettings.header_read_timeout),
+        body_idle_timeout=read.seconds("BODY_IDLE_TIMEOUT", ServerSettings.body_idle_timeout),
     )
 
 

@@ -32,7 +32,7 @@ from userfacing_api.domain.jobs import (
     JobSpec,
     JobStatus,
 )
-from userfacing_api.ports.jobs import JobStore, NewDelivery, NewJob
+from userfacing_api.ports.jobs import JobStore, NewDelivery, NewJob, OutboxSummary
 
 JobStoreFactory = Callable[[pytest.FixtureRequest, Path], AbstractAsyncContextManager[JobStore]]
 
@@ -387,3 +387,19 @@ async def test_concurrent_claims_never_share_a_delivery(store: JobStore) -> None
 
 async def test_the_store_answers_a_ping(store: JobStore) -> None:
     await store.ping()
+
+
+async def test_the_outbox_summary_counts_pending_deliveries_held_or_not_and_the_oldest(
+    store: JobStore,
+) -> None:
+    async with store.transaction() as transaction:
+        assert await transaction.outbox.summary() == OutboxSummary(0, None)
+    older = await add_job(store, job_name="older", at=T0)
+    newer = await add_job(store, job_name="newer", at=T0 + timedelta(minutes=5))
+    await add_delivery(store, newer, lease=lease())
+    await add_delivery(store, older, due=T0 + timedelta(hours=1))
+
+    async with store.transaction() as transaction:
+        summary = await transaction.outbox.summary()
+
+    assert summary == OutboxSummary(pending=2, oldest_created=T0)

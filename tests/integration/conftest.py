@@ -10,6 +10,7 @@ from tests.integration.fakes_http import fake_worker_api as fake_worker_api
 from tests.integration.s3_support import s3_bucket as s3_bucket
 from tests.integration.s3_support import s3_client as s3_client
 from tests.integration.s3_support import s3_storage as s3_storage
+from tests.integration.stalling_proxy import postgres_proxy as postgres_proxy
 from userfacing_api.bootstrap import Identity
 
 

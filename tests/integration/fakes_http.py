@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -126,6 +127,8 @@ class FakeWorkerApi(StandInServer):
         super().__init__()
         self.api_key = api_key
         self._answer: _Answer | None = None
+        self._delay = 0.0
+        self._delayed_left: int | None = None
         self.accept()
 
     def routes(self) -> list[web.RouteDef]:
@@ -139,6 +142,11 @@ class FakeWorkerApi(StandInServer):
 
     def fail(self, status: int = 503) -> None:
         self._answer = _Answer(status, {"detail": "the stand-in is failing on purpose"})
+
+    def slow(self, seconds: float, times: int | None = None) -> None:
+        """Answer only after `seconds` (the next `times` requests, or all), as a busy API does."""
+        self._delay = seconds
+        self._delayed_left = times
 
     def hang(self) -> None:
         """Hold every request unanswered until the server stops."""
@@ -157,6 +165,7 @@ class FakeWorkerApi(StandInServer):
             return self.answer(received, _Answer(401, {"detail": "wrong or missing x-api-key"}))
         if received.body is None:
             return self.answer(received, _Answer(400, {"detail": "the body is not JSON"}))
+        await self._dawdle()
         answer = self._answer
         if answer is None:
             await self.wait_until_shut_down()
@@ -164,6 +173,15 @@ class FakeWorkerApi(StandInServer):
         if answer.status == 201:
             return self.answer(received, _Answer(201, received.body))
         return self.answer(received, answer)
+
+    async def _dawdle(self) -> None:
+        if self._delayed_left == 0 or not self._delay:
+            return
+        if self._delayed_left is not None:
+            self._delayed_left -= 1
+        # The stand-in's own slowness, not a test waiting: it ends early on shutdown.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wait_until_shut_down(), self._delay)
 
 
 class FakeMailjet(StandInServer):

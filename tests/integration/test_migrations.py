@@ -14,6 +14,7 @@ import aiosqlite
 import asyncpg
 import pytest
 
+from userfacing_api.adapters.db.database import DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT
 from userfacing_api.adapters.db.job_store import LIST_USER_JOBS
 from userfacing_api.adapters.db.migrations import load_migrations
 from userfacing_api.adapters.db.postgres.pool import migrate_postgres, open_pool
@@ -53,12 +54,16 @@ def engine_versions(url: str) -> list[int]:
 async def migrate(url: str) -> list[int]:
     """Migrate on connections of its own, as a separate instance would; the versions applied."""
     if url.startswith("sqlite:"):
-        connection = await open_sqlite(Path(url.removeprefix("sqlite:///")))
+        connection = await open_sqlite(
+            Path(url.removeprefix("sqlite:///")), busy_timeout=DEFAULT_STATEMENT_TIMEOUT
+        )
         try:
             return await migrate_sqlite(connection)
         finally:
             await connection.close()
-    pool = await open_pool(url)
+    pool = await open_pool(
+        url, connect_timeout=DEFAULT_ACQUIRE_TIMEOUT, statement_timeout=DEFAULT_STATEMENT_TIMEOUT
+    )
     try:
         return await migrate_postgres(pool)
     finally:

@@ -14,6 +14,7 @@ import pytest
 from tests.databases import empty_database
 from tests.unit.job_world import ALICE, train_spec
 from tests.waiting import polled
+from userfacing_api.adapters.db.database import DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT
 from userfacing_api.adapters.db.postgres.database import PostgresDatabase
 from userfacing_api.adapters.db.postgres.pool import open_pool
 from userfacing_api.domain.errors import InvalidInput
@@ -29,14 +30,18 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await open_pool(await empty_database(postgres_url))
+    pool = await open_pool(
+        await empty_database(postgres_url),
+        connect_timeout=DEFAULT_ACQUIRE_TIMEOUT,
+        statement_timeout=DEFAULT_STATEMENT_TIMEOUT,
+    )
     yield pool
     await pool.close()
 
 
 @pytest.fixture
 def store(pool: asyncpg.Pool) -> JobStore:
-    return PostgresDatabase(pool).jobs
+    return PostgresDatabase(pool, DEFAULT_ACQUIRE_TIMEOUT).jobs
 
 
 async def add_job(store: JobStore, job_name: str = "run1") -> Job:
@@ -102,7 +107,7 @@ async def test_a_server_that_cannot_be_reached_makes_the_store_unavailable() -> 
     pool = await asyncpg.create_pool(
         f"postgresql://postgres@127.0.0.1:{unused_port()}/nowhere", min_size=0
     )
-    store = PostgresDatabase(pool).jobs
+    store = PostgresDatabase(pool, DEFAULT_ACQUIRE_TIMEOUT).jobs
     try:
         with pytest.raises(DatabaseUnavailable):
             await store.ping()

@@ -12,7 +12,11 @@ import pytest
 
 from tests.integration.fakes_http import FakeWorkerApi
 from userfacing_api.adapters.worker_api import WorkerApiQueue, open_worker_api_session
-from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable
+from userfacing_api.ports.worker_queue import (
+    DeliveryOutcomeUnknown,
+    DeliveryRejected,
+    DeliveryUnavailable,
+)
 
 TIMEOUT_SECONDS = 0.5
 
@@ -43,7 +47,7 @@ PAYLOAD: dict[str, Any] = {
 
 @pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with open_worker_api_session(timeout_seconds=TIMEOUT_SECONDS) as session:
+    async with open_worker_api_session(TIMEOUT_SECONDS, TIMEOUT_SECONDS) as session:
         yield session
 
 
@@ -145,20 +149,41 @@ async def test_a_refused_connection_is_unavailable_until_the_worker_api_comes_ba
     assert [received.status for received in fake_worker_api.received] == [201]
 
 
-async def test_a_worker_api_that_never_answers_is_unavailable_once_the_timeout_passes(
+async def test_a_worker_api_that_never_answers_leaves_the_outcome_unknown_after_the_read_timeout(
     queue: WorkerApiQueue, fake_worker_api: FakeWorkerApi
 ) -> None:
     fake_worker_api.hang()
     loop = asyncio.get_running_loop()
     started = loop.time()
 
-    with pytest.raises(DeliveryUnavailable) as raised:
+    with pytest.raises(DeliveryOutcomeUnknown) as raised:
         await queue.enqueue(PAYLOAD)
 
     elapsed = loop.time() - started
     assert TIMEOUT_SECONDS * 0.9 <= elapsed < TIMEOUT_SECONDS + 1.0
     assert "no answer in time" in raised.value.detail
     assert [received.status for received in fake_worker_api.received] == [None]
+
+
+async def test_a_worker_api_that_cannot_be_reached_did_not_get_the_job(
+    queue: WorkerApiQueue, fake_worker_api: FakeWorkerApi
+) -> None:
+    await fake_worker_api.go_down()
+
+    with pytest.raises(DeliveryUnavailable) as raised:
+        await queue.enqueue(PAYLOAD)
+
+    assert not isinstance(raised.value, DeliveryOutcomeUnknown)
+
+
+async def test_a_worker_api_answering_409_already_holds_the_job(
+    queue: WorkerApiQueue, fake_worker_api: FakeWorkerApi
+) -> None:
+    fake_worker_api.reject(409, detail="job 7 exists")
+
+    await queue.enqueue(PAYLOAD)
+
+    assert [received.status for received in fake_worker_api.received] == [409]
 
 
 async def test_the_api_key_appears_in_no_error_and_no_log_line(

@@ -12,8 +12,13 @@ from tests.unit.job_world import ALICE, DEADLINE, JobWorld, load_catalogue, trai
 from tests.waiting import WAIT_SECONDS, eventually
 from userfacing_api.domain.delivery import Lease, RetryPolicy
 from userfacing_api.domain.jobs import Job, JobStatus
-from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable
+from userfacing_api.ports.worker_queue import (
+    DeliveryOutcomeUnknown,
+    DeliveryRejected,
+    DeliveryUnavailable,
+)
 from userfacing_api.runtime.dispatcher_runner import DispatcherRunner
+from userfacing_api.service_layer.delivery import DEFAULT_UNKNOWN_OUTCOME_WAIT
 from userfacing_api.service_layer.dispatcher import DeliveryDispatcher
 
 
@@ -198,7 +203,9 @@ async def test_the_runner_retries_when_the_next_delivery_becomes_due(world: JobW
     assert len(world.queue.sent) == 1
 
 
-async def test_the_runner_cancels_a_round_that_outlasts_the_grace_period(world: JobWorld) -> None:
+async def test_a_round_cut_short_by_the_grace_period_waits_before_the_job_is_offered_again(
+    world: JobWorld,
+) -> None:
     job = await pending_job(world)
     world.queue.gate = asyncio.Event()
     world.clock.advance(1)
@@ -208,4 +215,41 @@ async def test_the_runner_cancels_a_round_that_outlasts_the_grace_period(world: 
             await eventually(lambda: world.queue.calls == 2)
 
     assert world.queue.sent == []
-    assert world.store.deliveries[job.id].claim is not None
+    stored = world.store.deliveries[job.id]
+    assert stored.claim is None
+    assert stored.last_error == "interrupted by a shutdown"
+    assert stored.next_attempt_at == world.clock.now() + DEFAULT_UNKNOWN_OUTCOME_WAIT
+
+
+async def test_a_job_sent_without_an_answer_is_offered_again_only_after_the_wait(
+    world: JobWorld,
+) -> None:
+    job = await pending_job(world)
+    world.queue.answers.append(DeliveryOutcomeUnknown("worker API gave no answer"))
+    world.clock.advance(1)
+
+    await world.dispatcher.run_once()
+    world.clock.advance(DEFAULT_UNKNOWN_OUTCOME_WAIT.total_seconds() - 1)
+    early = await world.dispatcher.run_once()
+    world.clock.advance(1)
+    await world.dispatcher.run_once()
+
+    assert early.handled == 0
+    assert world.queue.calls == 3
+    assert [sent["job"]["meta"]["job_id"] for sent in world.queue.sent] == [job.id]
+
+
+async def test_a_job_sent_without_an_answer_and_since_reported_on_is_not_sent_again(
+    world: JobWorld,
+) -> None:
+    job = await pending_job(world)
+    world.queue.answers.append(DeliveryOutcomeUnknown("worker API gave no answer"))
+    world.clock.advance(1)
+    await world.dispatcher.run_once()
+
+    await world.job_status.update(job.id, JobStatus.PULLED, None)
+    world.clock.advance(DEFAULT_UNKNOWN_OUTCOME_WAIT.total_seconds())
+    await world.dispatcher.run_once()
+
+    assert world.queue.sent == []
+    assert world.store.deliveries == {}

@@ -47,5 +47,9 @@ class UpstreamRejected(DomainError):
     """A service this one depends on refused the request (502)."""
 
 
+class StorageFull(DomainError):
+    """The storage has no room left for what is being written (507); retrying will not help."""
+
+
 class Unavailable(DomainError):
     """A service this one depends on cannot be reached right now (503)."""

@@ -58,6 +58,14 @@ class PendingDelivery:
     lease: Lease
 
 
+@dataclass(frozen=True)
+class OutboxSummary:
+    pending: int
+    """Deliveries not yet ended, held or not."""
+    oldest_created: datetime | None
+    """When the job of the oldest of them was created; None when none is pending."""
+
+
 class JobRepository(ABC):
     """The jobs, as one transaction sees them (`tx.jobs`).
 
@@ -123,6 +131,10 @@ class Outbox(ABC):
     @abstractmethod
     async def next_due(self) -> datetime | None:
         """When the earliest delivery becomes claimable (due and not held), or None."""
+
+    @abstractmethod
+    async def summary(self) -> OutboxSummary:
+        """How many deliveries are pending, and since when the oldest waits."""
 
 
 @dataclass(frozen=True)

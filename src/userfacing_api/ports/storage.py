@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator
+from datetime import datetime
 
 from userfacing_api.domain.errors import Unavailable
 from userfacing_api.domain.files import FileInfo, FileRequest
@@ -83,6 +84,12 @@ class FileStorage(ABC):
         self, user_id: UserId, folder: UserPath, expires_in: int
     ) -> FileRequest | None:
         """A direct POST uploading files into `folder`, or None without direct access."""
+
+    async def sweep_leftovers(self, now: datetime) -> int:
+        """Remove what interrupted writes left behind long enough ago (how long is
+        the medium's to say); the number of leftovers removed. A storage whose
+        writes leave nothing behind has nothing to do."""
+        return 0
 
     @abstractmethod
     async def ping(self) -> None:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from userfacing_api.domain.delivery import delivery_failed_details, delivery_rejected_details
+from userfacing_api.domain.delivery import delivery_rejected_details
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.jobs import JobStore, PendingDelivery
 from userfacing_api.service_layer.delivery import JobDeliveries, Outcome
@@ -57,8 +57,7 @@ class DeliveryDispatcher:
     async def _handle(self, delivery: PendingDelivery) -> None:
         try:
             if delivery.job_created + self._deliveries.deadline <= self._clock.now():
-                details = delivery_failed_details(self._deliveries.deadline, delivery.last_error)
-                await self._deliveries.give_up(delivery, details)
+                await self._deliveries.expire(delivery)
                 return
             result = await self._deliveries.attempt(delivery)
             if result.outcome is Outcome.REJECTED:

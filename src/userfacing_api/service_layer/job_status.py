@@ -13,6 +13,7 @@ from userfacing_api.domain.errors import NotFound, Unauthenticated
 from userfacing_api.domain.jobs import JobStatus, with_status
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.jobs import JobStore
+from userfacing_api.ports.metrics import Metrics, NoMetrics
 from userfacing_api.service_layer.notifications import JobEndNotifications
 
 
@@ -23,8 +24,10 @@ class JobStatusService:
         clock: Clock,
         notifications: JobEndNotifications,
         internal_api_key: str | None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or NoMetrics()
         self._clock = clock
         self._notifications = notifications
         self._key = None if internal_api_key is None else internal_api_key.encode()
@@ -53,5 +56,7 @@ class JobStatusService:
                 await transaction.outbox.end(job_id, None)
         if job is None:
             raise NotFound(f"Job {job_id} not found")
+        if updated.status != job.status:
+            self._metrics.job_status_changed(job.status, updated.status)
         self._notifications.status_changed(job.status, updated)
         return updated.status

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from userfacing_api.domain.applications import Entrypoint
-from userfacing_api.domain.delivery import container_path, job_payload
+from userfacing_api.domain.delivery import (
+    container_path,
+    delivery_rejected_details,
+    job_payload,
+)
 from userfacing_api.domain.errors import BadRequest, NotFound, UpstreamRejected
 from userfacing_api.domain.identity import Principal, UserId
 from userfacing_api.domain.jobs import InputFolders, Job, JobSpec, checked_spec, paths_out
@@ -15,10 +21,24 @@ from userfacing_api.domain.paths import UserPath
 from userfacing_api.ports.catalogue import ApplicationCatalogue
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.jobs import JobStore, NewDelivery, NewJob, PendingDelivery
+from userfacing_api.ports.metrics import Metrics, NoMetrics
 from userfacing_api.ports.storage import FileStorage
-from userfacing_api.service_layer.delivery import JobDeliveries, Outcome
+from userfacing_api.service_layer.delivery import AttemptResult, JobDeliveries, Outcome
 
 logger = logging.getLogger(__name__)
+
+# How long `POST /jobs` waits for the first delivery attempt before it answers anyway.
+DEFAULT_ANSWER_WITHIN = 1.5
+
+Spawn = Callable[[Coroutine[Any, Any, None], str], None]
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    pending: int
+    """Jobs waiting to be delivered to the worker side."""
+    oldest_wait_seconds: float
+    """How long the oldest of them has waited (0 when none waits)."""
 
 
 class JobService:
@@ -27,6 +47,11 @@ class JobService:
     Without `deliveries` (no worker-facing API configured) accepted jobs wait in
     the outbox; otherwise the first delivery is attempted right after the
     commit, and `wake_dispatcher` is called when it must be retried.
+
+    The caller waits for that attempt at most `answer_within` seconds: a slow
+    worker side must not hold the request. The attempt then goes on through
+    `spawn` (tracked background work), and a rejection arriving later turns
+    the job `error` and tells its owner, as the dispatcher does.
     """
 
     def __init__(
@@ -37,6 +62,9 @@ class JobService:
         clock: Clock,
         deliveries: JobDeliveries | None,
         wake_dispatcher: Callable[[], None],
+        spawn: Spawn,
+        answer_within: float = DEFAULT_ANSWER_WITHIN,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._storage = storage
@@ -44,6 +72,9 @@ class JobService:
         self._clock = clock
         self._deliveries = deliveries
         self._wake_dispatcher = wake_dispatcher
+        self._spawn = spawn
+        self._answer_within = answer_within
+        self._metrics = metrics or NoMetrics()
 
     async def applications(self) -> Mapping[str, Any]:
         """The catalogue as configured: `{application: {version: {entrypoint: {...}}}}`."""
@@ -64,17 +95,45 @@ class JobService:
             job = await transaction.jobs.add(NewJob(owner, caller.email, spec, now))
             payload = job_payload(job, entrypoint, files_down, paths_upload)
             await transaction.outbox.add(NewDelivery(job.id, payload, now, now), lease)
+        self._metrics.job_status_changed(None, job.status)
         if self._deliveries is None or lease is None:
             return job
-        result = await self._deliveries.attempt(
-            PendingDelivery(job.id, payload, now, attempts=0, last_error=None, lease=lease)
-        )
+        delivery = PendingDelivery(job.id, payload, now, attempts=0, last_error=None, lease=lease)
+        attempt = asyncio.ensure_future(self._deliveries.attempt(delivery))
+        try:
+            done, _ = await asyncio.wait({attempt}, timeout=self._answer_within)
+        finally:
+            if not attempt.done():
+                self._spawn(self._follow(attempt, delivery), f"delivery of job {job.id}")
+        if not done:
+            return job
+        result = attempt.result()
         if result.outcome is Outcome.REJECTED:
             await self._withdraw(job, lease.token)
             raise UpstreamRejected(result.detail or "The worker-facing API rejected the job")
         if result.outcome is Outcome.RETRY_LATER:
             self._wake_dispatcher()
         return job
+
+    async def _follow(
+        self, attempt: asyncio.Future[AttemptResult], delivery: PendingDelivery
+    ) -> None:
+        """What the request could not wait for: the end of the first attempt."""
+        assert self._deliveries is not None
+        result = await attempt
+        if result.outcome is Outcome.REJECTED:
+            details = delivery_rejected_details(result.detail or "no detail given")
+            await self._deliveries.give_up(delivery, details)
+        elif result.outcome is Outcome.RETRY_LATER:
+            self._wake_dispatcher()
+
+    async def outbox_backlog(self) -> OutboxBacklog:
+        async with self._store.transaction() as transaction:
+            summary = await transaction.outbox.summary()
+        if summary.oldest_created is None:
+            return OutboxBacklog(summary.pending, 0.0)
+        waited = (self._clock.now() - summary.oldest_created).total_seconds()
+        return OutboxBacklog(summary.pending, max(waited, 0.0))
 
     async def list_jobs(self, user_id: UserId, offset: int, limit: int) -> list[Job]:
         async with self._store.transaction() as transaction:

@@ -65,6 +65,11 @@ class ReloadingCatalogue:
         self._monotonic = monotonic
         self._checked_at = monotonic()
         self._reloading = False
+        self._on_reload: Callable[[bool], None] = _ignore
+
+    def report_reloads_to(self, on_reload: Callable[[bool], None]) -> None:
+        """Call `on_reload(succeeded)` after each attempt to reload a changed catalogue."""
+        self._on_reload = on_reload
 
     @classmethod
     async def from_source(
@@ -113,6 +118,7 @@ class ReloadingCatalogue:
             self._catalogue = await parse_yaml_catalogue(document.text, self._source.name)
         except CatalogueUnreadable as err:
             logger.error("application catalogue not reloaded: %s; keeping the last valid one", err)
+            self._on_reload(False)
             return
         except InvalidCatalogue as err:
             logger.error(
@@ -120,8 +126,14 @@ class ReloadingCatalogue:
                 self._source.name,
                 err,
             )
+            self._on_reload(False)
             return
         logger.info("application catalogue reloaded from %s", self._source.name)
+        self._on_reload(True)
+
+
+def _ignore(succeeded: bool) -> None:
+    """Reloads nobody watches."""
 
 
 _UNREADABLE: Hashable = object()

@@ -16,32 +16,49 @@ from userfacing_api.adapters.db.sqlite.database import SqliteDatabase
 from userfacing_api.adapters.db.stores import Database
 from userfacing_api.ports.database import DatabaseUnavailable
 
+# Deadlines of the embedded default and of tools such as `migrate`.
+DEFAULT_ACQUIRE_TIMEOUT = 2.0
+DEFAULT_STATEMENT_TIMEOUT = 2.0
+
 
 @asynccontextmanager
-async def open_database(url: str) -> AsyncIterator[Database]:
+async def open_database(
+    url: str,
+    *,
+    acquire_timeout: float = DEFAULT_ACQUIRE_TIMEOUT,
+    statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+) -> AsyncIterator[Database]:
     """Connect, apply pending migrations, and close on exit.
 
     A database that cannot be opened raises `DatabaseUnavailable`, without the URL.
+    Every later call has a deadline: waiting for a connection (PostgreSQL's pool,
+    or SQLite's one connection) at most `acquire_timeout` seconds, and each
+    statement (on SQLite: also the wait for another process's lock) at most
+    `statement_timeout` seconds; past it the call fails `DatabaseUnavailable`.
     """
     if url.startswith("sqlite:"):
         try:
-            connection = await open_sqlite(Path(url.removeprefix("sqlite:///")))
+            connection = await open_sqlite(
+                Path(url.removeprefix("sqlite:///")), busy_timeout=statement_timeout
+            )
         except (OSError, sqlite3.Error) as err:
             raise DatabaseUnavailable(f"cannot open the SQLite database: {err}") from err
         try:
             await migrate_sqlite(connection)
-            yield SqliteDatabase(connection)
+            yield SqliteDatabase(connection, acquire_timeout)
         finally:
             await connection.close()
     else:
         try:
-            pool = await open_pool(url)
+            pool = await open_pool(
+                url, connect_timeout=acquire_timeout, statement_timeout=statement_timeout
+            )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
             raise DatabaseUnavailable(
                 f"cannot connect to PostgreSQL ({type(err).__name__}: {err})"
             ) from err
         try:
             await migrate_postgres(pool)
-            yield PostgresDatabase(pool)
+            yield PostgresDatabase(pool, acquire_timeout)
         finally:
             await pool.close()

@@ -34,6 +34,7 @@ from userfacing_api.ports.jobs import (
     NewDelivery,
     NewJob,
     Outbox,
+    OutboxSummary,
     PendingDelivery,
 )
 
@@ -85,6 +86,7 @@ _RESCHEDULE_DELIVERY = (
     " WHERE job_id = $3 AND claim = $4"
 )
 # A delivery nobody holds is due at its next_attempt_at.
+_SUMMARY = "SELECT COUNT(*) AS pending, MIN(job_created) AS oldest FROM job_deliveries"
 _NEXT_DUE = (
     "SELECT MIN({}(next_attempt_at, COALESCE(locked_until, next_attempt_at))) AS due"
     " FROM job_deliveries"
@@ -110,7 +112,9 @@ class SqlJobStore(JobStore):
             )
 
     async def ping(self) -> None:
-        await self._session.fetch("SELECT 1")
+        """A transaction, not a lone read: on SQLite it shows another process's lock."""
+        async with self._transactions() as session:
+            await session.fetch("SELECT 1")
 
 
 class _SqlJobs(JobRepository):
@@ -200,6 +204,14 @@ class _SqlOutbox(Outbox):
         rows = await self._session.fetch(self._next_due)
         due = rows[0]["due"] if rows else None
         return None if due is None else self._dialect.read_datetime(due)
+
+    async def summary(self) -> OutboxSummary:
+        [row] = await self._session.fetch(_SUMMARY)
+        oldest = row["oldest"]
+        return OutboxSummary(
+            pending=int(row["pending"]),
+            oldest_created=None if oldest is None else self._dialect.read_datetime(oldest),
+        )
 
 
 def _is_id(job_id: int) -> bool:

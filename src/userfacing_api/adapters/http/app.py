@@ -11,15 +11,32 @@ import aiohttp_cors
 from aiohttp import web
 from aiohttp_apispec import setup_aiohttp_apispec, validation_middleware
 
-from userfacing_api.adapters.http.app_keys import ACCESS_INFO, SERVICES, AccessInfo
+from userfacing_api.adapters.http.app_keys import (
+    ACCESS_INFO,
+    IN_FLIGHT,
+    METRICS,
+    SERVICES,
+    AccessInfo,
+)
 from userfacing_api.adapters.http.errors import raise_validation_error
-from userfacing_api.adapters.http.handlers import auth, files, internal, jobs, misc, readiness
+from userfacing_api.adapters.http.handlers import (
+    auth,
+    files,
+    internal,
+    jobs,
+    metrics,
+    misc,
+    readiness,
+)
+from userfacing_api.adapters.http.in_flight import InFlightRequests
 from userfacing_api.adapters.http.middleware import (
     auth_middleware,
     error_middleware,
     request_id_middleware,
 )
+from userfacing_api.adapters.http.request_metrics import request_metrics_middleware
 from userfacing_api.adapters.http.request_parser import install_request_parser
+from userfacing_api.adapters.metrics.prometheus import PrometheusMetrics
 from userfacing_api.service_layer.container import Services
 
 ServicesFactory = Callable[[], AbstractAsyncContextManager[Services]]
@@ -33,14 +50,19 @@ def create_http_app(
     local_users: bool,
     frontend_url: str | None,
     access_info: AccessInfo,
+    counters: PrometheusMetrics,
 ) -> web.Application:
     """Build the application; `open_services` is entered on start-up and left on clean-up.
 
     `local_users` adds the user management routes (AUTH=1); `frontend_url`, when
-    set, is the one origin CORS lets in.
+    set, is the one origin CORS lets in; `counters` are this application's own
+    metrics (served at `/metrics`).
     """
+    in_flight = InFlightRequests()
     app = web.Application(
         middlewares=[
+            request_metrics_middleware(counters),
+            in_flight.middleware,
             request_id_middleware,
             error_middleware,
             auth_middleware,
@@ -49,6 +71,8 @@ def create_http_app(
         client_max_size=MAX_FORM_BYTES,
     )
     app[ACCESS_INFO] = access_info
+    app[IN_FLIGHT] = in_flight
+    app[METRICS] = counters
 
     async def services_context(app: web.Application) -> AsyncIterator[None]:
         async with open_services() as opened:
@@ -56,7 +80,7 @@ def create_http_app(
             yield
 
     app.cleanup_ctx.append(services_context)
-    for module in (misc, readiness, auth, files, jobs, internal):
+    for module in (misc, readiness, metrics, auth, files, jobs, internal):
         app.add_routes(module.routes)
     app.add_routes(auth.local_user_routes(enabled=local_users))
     _restore_api_docs(app)

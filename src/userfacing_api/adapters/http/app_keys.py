@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from userfacing_api.adapters.http.in_flight import InFlightRequests
+from userfacing_api.adapters.metrics.prometheus import PrometheusMetrics
 from userfacing_api.domain.identity import Principal, UserId
 from userfacing_api.service_layer.container import Services
 
@@ -21,6 +23,8 @@ class AccessInfo:
 
 ACCESS_INFO = web.AppKey("access_info", AccessInfo)
 SERVICES = web.AppKey("services", Services)
+IN_FLIGHT = web.AppKey("in_flight", InFlightRequests)
+METRICS = web.AppKey("metrics", PrometheusMetrics)
 
 # Request-scoped values.
 PRINCIPAL = web.RequestKey("userfacing_api.principal", Principal)
@@ -29,6 +33,10 @@ REQUEST_ID = web.RequestKey("userfacing_api.request_id", str)
 
 def services(request: web.Request) -> Services:
     return request.app[SERVICES]
+
+
+def metrics(request: web.Request) -> PrometheusMetrics:
+    return request.app[METRICS]
 
 
 def principal(request: web.Request) -> Principal:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from email.utils import format_datetime
 from functools import partial
 from urllib.parse import quote
 
 from aiohttp import hdrs, web
 
-from userfacing_api.adapters.http.app_keys import REQUEST_ID
+from userfacing_api.adapters.http.app_keys import REQUEST_ID, metrics
 from userfacing_api.adapters.http.conditional import (
     Validators,
     is_not_modified,
@@ -106,6 +106,15 @@ def attachment(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
+async def counted(
+    chunks: AsyncIterator[bytes], count: Callable[[int], None]
+) -> AsyncIterator[bytes]:
+    """`chunks`, reporting the size of each to `count` as it passes."""
+    async for chunk in chunks:
+        count(len(chunk))
+        yield chunk
+
+
 async def stream(
     request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes]
 ) -> web.StreamResponse:
@@ -124,9 +133,11 @@ async def stream(
             return response
         chunk = await anext(chunks, None)
         await response.prepare(request)
+        count = metrics(request).bytes_downloaded
         while chunk is not None:
             following = await anext(chunks, None)
             await response.write(chunk)
+            count(len(chunk))
             chunk = following
         await response.write_eof()
     except Exception as err:

@@ -18,6 +18,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.Forbidden: 403,
     errors.UpstreamRejected: 502,
     errors.Unavailable: 503,
+    errors.StorageFull: 507,
 }
 
 

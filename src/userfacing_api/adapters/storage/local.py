@@ -20,22 +20,26 @@ import shutil
 import stat as stat_mode
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
 import aiofiles
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from userfacing_api.adapters.storage.rules import check_move, check_read, check_write
-from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
+from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound, StorageFull
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType
 from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.paths import UserPath, join
 from userfacing_api.ports.storage import FileStorage, StorageUnavailable
 
 TEMP_PREFIX = ".upload-"
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
 TEMP_SUFFIX = ".part"
 DEFAULT_CHUNK_SIZE = 1024 * 1024
+# A part file untouched for this long belongs to an upload that will never end.
+PART_FILE_MAX_AGE = timedelta(hours=1)
 
 
 def is_temp_name(name: str) -> bool:
@@ -59,6 +63,12 @@ class LocalFileStorage(FileStorage):
         except OSError as err:
             raise StorageUnavailable("The file storage root cannot be created") from err
         return storage
+
+    async def sweep_leftovers(self, now: datetime) -> int:
+        """Remove upload part files not written to for `PART_FILE_MAX_AGE` (a crash or
+        kill in the middle of an upload leaves them; a running upload keeps writing)."""
+        cutoff = (now - PART_FILE_MAX_AGE).timestamp()
+        return await asyncio.to_thread(_remove_part_files, self._root, cutoff)
 
     async def ping(self) -> None:
         if not await asyncio.to_thread(_is_writable_folder, self._root):
@@ -98,7 +108,7 @@ class LocalFileStorage(FileStorage):
         target = await asyncio.to_thread(self._prepare_write, user_id, path)
         temp = os.path.join(os.path.dirname(target), f"{TEMP_PREFIX}{uuid4().hex}{TEMP_SUFFIX}")
         try:
-            await _receive(temp, chunks, path)
+            await _receive(await self._open_part(temp, path), chunks, path)
             with _os_errors(path):
                 result = await asyncio.to_thread(_commit, temp, target)
         except BaseException:
@@ -106,6 +116,11 @@ class LocalFileStorage(FileStorage):
             await asyncio.shield(asyncio.to_thread(_discard, temp))
             raise
         return _regular_file_info(path, result)
+
+    async def _open_part(self, temp: str, path: UserPath) -> AsyncBufferedIOBase:
+        """A new, exclusive part file that an upload is written into before its rename."""
+        with _os_errors(path):
+            return await aiofiles.open(temp, "xb")
 
     async def read(
         self, user_id: UserId, path: UserPath, start: int = 0, end: int | None = None
@@ -243,14 +258,12 @@ class LocalFileStorage(FileStorage):
             return None
 
 
-async def _receive(temp: str, chunks: AsyncIterable[bytes], path: str) -> None:
-    """Store every chunk in `temp` and flush it to the disk.
+async def _receive(handle: AsyncBufferedIOBase, chunks: AsyncIterable[bytes], path: str) -> None:
+    """Store every chunk through `handle` and flush it to the disk.
 
-    Only failures of the disk become `StorageUnavailable`; whatever the chunk
-    source raises (a dropped connection, say) passes through unchanged.
+    Only failures of the disk become port errors; whatever the chunk source
+    raises (a dropped connection, say) passes through unchanged.
     """
-    with _os_errors(path):
-        handle = await aiofiles.open(temp, "xb")
     try:
         async for chunk in chunks:
             with _os_errors(path):
@@ -279,6 +292,21 @@ def _sync_folder(folder: str) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _remove_part_files(root: str, modified_before: float) -> int:
+    removed = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if not is_temp_name(name):
+                continue
+            path = os.path.join(folder, name)
+            with suppress(FileNotFoundError):
+                result = os.lstat(path)
+                if stat_mode.S_ISREG(result.st_mode) and result.st_mtime < modified_before:
+                    os.unlink(path)
+                    removed += 1
+    return removed
 
 
 def _discard(temp: str) -> None:
@@ -441,4 +469,6 @@ def _os_errors(path: str) -> Iterator[None]:
     except OSError as err:
         if _is_missing(err) or isinstance(err, IsADirectoryError):
             raise NotFound(f"{path!r} does not exist") from err
+        if err.errno in _NO_ROOM:
+            raise StorageFull(f"The file storage is full: {path!r} could not be stored") from err
         raise StorageUnavailable("The file storage failed") from err

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aioboto3
@@ -38,6 +38,8 @@ COPY_LIMIT = 5 * GiB
 COPY_PART_SIZE = 1 * GiB
 DELETE_BATCH = 1000
 """The most keys one `delete_objects` call accepts."""
+MULTIPART_MAX_AGE = timedelta(days=1)
+"""An upload in parts started longer ago than this will never be completed."""
 
 
 class S3FileStorage(FileStorage):
@@ -67,6 +69,33 @@ class S3FileStorage(FileStorage):
             await self._client.head_bucket(Bucket=self._bucket)
         except Exception as err:
             raise StorageUnavailable("The file storage bucket cannot be reached") from err
+
+    async def sweep_leftovers(self, now: datetime) -> int:
+        """Abort the multipart uploads below the service's prefix started more than
+        `MULTIPART_MAX_AGE` ago: a process killed mid-upload leaves them, and the
+        bucket keeps (and bills) their parts forever."""
+        prefix = f"{self._layout.prefix}/" if self._layout.prefix else ""
+        cutoff = now - MULTIPART_MAX_AGE
+        aborted = 0
+        with s3_errors(prefix):
+            paginator = self._client.get_paginator("list_multipart_uploads")
+            async for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] < cutoff:
+                        aborted += await self._abort(upload["Key"], upload["UploadId"])
+        return aborted
+
+    async def _abort(self, key: str, upload_id: str) -> int:
+        """1 once the upload is aborted, 0 when it had ended meanwhile."""
+        try:
+            await self._client.abort_multipart_upload(
+                Bucket=self._bucket, Key=key, UploadId=upload_id
+            )
+        except ClientError as err:
+            if error_code(err) == "NoSuchUpload":
+                return 0
+            raise
+        return 1
 
     def uri(self, user_id: UserId, path: UserPath) -> str:
         return self._layout.uri(user_id, path)

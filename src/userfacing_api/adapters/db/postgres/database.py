@@ -37,26 +37,33 @@ POSTGRES = Dialect(
 
 
 class PostgresDatabase(Database):
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    """The pool's connections are waited for `acquire_timeout` seconds at most (then
+    `DatabaseUnavailable`); each statement's own deadline is set on the pool."""
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
         self.pool = pool
-        super().__init__(_PostgresSession(pool), POSTGRES)
+        self._acquire_timeout = acquire_timeout
+        super().__init__(_PooledSession(pool, acquire_timeout), POSTGRES)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
         with translated_errors(_FAILURES, _TEXT_REFUSED):
-            async with self.pool.acquire() as connection, connection.transaction():
+            async with (
+                self.pool.acquire(timeout=self._acquire_timeout) as connection,
+                connection.transaction(),
+            ):
                 yield _PostgresSession(connection)
 
 
 class _PostgresSession(Session):
-    """Statements on one connection, or on the pool (each on a connection of its own)."""
+    """Statements on one connection."""
 
-    def __init__(self, executor: asyncpg.Pool | asyncpg.Connection) -> None:
-        self._executor = executor
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
 
     async def execute(self, sql: str, *parameters: Any) -> int:
         with translated_errors(_FAILURES, _TEXT_REFUSED):
-            status: str = await self._executor.execute(sql, *parameters)
+            status: str = await self._connection.execute(sql, *parameters)
         # A command tag such as `INSERT 0 1`, `UPDATE 2` or `DELETE 0` ends with the count;
         # one without a count (`TRUNCATE TABLE`) changed no row it could count.
         count = status.rpartition(" ")[2]
@@ -64,4 +71,22 @@ class _PostgresSession(Session):
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
         with translated_errors(_FAILURES, _TEXT_REFUSED):
-            return list(await self._executor.fetch(sql, *parameters))
+            return list(await self._connection.fetch(sql, *parameters))
+
+
+class _PooledSession(Session):
+    """Each statement on a pooled connection of its own, waited for within a deadline."""
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+
+    async def execute(self, sql: str, *parameters: Any) -> int:
+        with translated_errors(_FAILURES, _TEXT_REFUSED):
+            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+                return await _PostgresSession(connection).execute(sql, *parameters)
+
+    async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
+        with translated_errors(_FAILURES, _TEXT_REFUSED):
+            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+                return await _PostgresSession(connection).fetch(sql, *parameters)

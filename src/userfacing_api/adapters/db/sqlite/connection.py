@@ -9,15 +9,19 @@ import aiosqlite
 from userfacing_api.adapters.db.migrations import load_migrations
 
 
-async def open_sqlite(path: Path) -> aiosqlite.Connection:
-    """Open the database file (creating its folder) in WAL mode with foreign keys on."""
+async def open_sqlite(path: Path, busy_timeout: float) -> aiosqlite.Connection:
+    """Open the database file (creating its folder) in WAL mode with foreign keys on.
+
+    A statement waits at most `busy_timeout` seconds for a lock another process
+    holds, then fails "database is locked".
+    """
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
     connection = await aiosqlite.connect(path, isolation_level=None)
     connection.row_factory = aiosqlite.Row
     await connection.execute("PRAGMA journal_mode=WAL")
     await connection.execute("PRAGMA foreign_keys=ON")
-    await connection.execute("PRAGMA busy_timeout=5000")
+    await connection.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
     await connection.execute("PRAGMA synchronous=NORMAL")
     return connection
 

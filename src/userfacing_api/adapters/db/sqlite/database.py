@@ -15,6 +15,7 @@ sorting the text compares the times.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ import aiosqlite
 
 from userfacing_api.adapters.db.session import Dialect, Row, Session, translated_errors
 from userfacing_api.adapters.db.stores import Database
+from userfacing_api.ports.database import DatabaseUnavailable
 
 # aiosqlite raises ValueError for a statement on a closed connection.
 _FAILURES = (sqlite3.Error, ValueError)
@@ -38,10 +40,15 @@ SQLITE = Dialect(
 
 
 class SqliteDatabase(Database):
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    """Statements wait at most `acquire_timeout` seconds for their turn on the
+    connection, then fail `DatabaseUnavailable`; the wait for another process's
+    lock is bounded by the connection's busy timeout."""
+
+    def __init__(self, connection: aiosqlite.Connection, acquire_timeout: float) -> None:
         self._connection = connection
-        self._lock = asyncio.Lock()
-        super().__init__(_TurnTakingSession(connection, self._lock), SQLITE)
+        self._turns = _Turns(acquire_timeout)
+        self._undoing: set[asyncio.Task[None]] = set()
+        super().__init__(_TurnTakingSession(connection, self._turns), SQLITE)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
@@ -49,8 +56,17 @@ class SqliteDatabase(Database):
 
         The connection is for this block only; nobody else uses it meanwhile.
         """
-        async with self._lock:
-            await self._run("BEGIN IMMEDIATE")
+        await self._turns.take()
+        begin = asyncio.ensure_future(self._run("BEGIN IMMEDIATE"))
+        try:
+            await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            self._undo_later(begin)
+            raise
+        except BaseException:
+            self._turns.give_back()
+            raise
+        try:
             try:
                 yield _SqliteSession(self._connection)
             except BaseException:
@@ -62,15 +78,59 @@ class SqliteDatabase(Database):
             except BaseException:
                 await asyncio.shield(self._rollback())
                 raise
+        finally:
+            self._turns.give_back()
 
     async def _run(self, sql: str) -> None:
         with translated_errors(_FAILURES):
             await self._connection.execute(sql)
 
+    def _undo_later(self, begin: asyncio.Future[None]) -> None:
+        """A `BEGIN` whose caller was cancelled (a deadline) still runs in SQLite's
+        thread, waiting for a lock: roll it back once it ends, then end the turn."""
+
+        async def undo() -> None:
+            try:
+                with contextlib.suppress(DatabaseUnavailable):
+                    await begin
+                    await self._rollback()
+            finally:
+                self._turns.give_back()
+
+        task = asyncio.ensure_future(undo())
+        self._undoing.add(task)
+        task.add_done_callback(self._undoing.discard)
+
     async def _rollback(self) -> None:
         with translated_errors(_FAILURES):
             if self._connection.in_transaction:
                 await self._connection.execute("ROLLBACK")
+
+
+class _Turns:
+    """Turns on the one connection, each waited for at most `timeout` seconds."""
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = asyncio.Lock()
+        self._timeout = timeout
+
+    async def take(self) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise DatabaseUnavailable("The database is busy") from None
+
+    def give_back(self) -> None:
+        self._lock.release()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        await self.take()
+        try:
+            yield
+        finally:
+            self.give_back()
 
 
 class _SqliteSession(Session):
@@ -93,16 +153,16 @@ class _SqliteSession(Session):
 class _TurnTakingSession(_SqliteSession):
     """Each statement in a transaction of its own, in its turn on the connection."""
 
-    def __init__(self, connection: aiosqlite.Connection, lock: asyncio.Lock) -> None:
+    def __init__(self, connection: aiosqlite.Connection, turns: _Turns) -> None:
         super().__init__(connection)
-        self._lock = lock
+        self._turns = turns
 
     async def execute(self, sql: str, *parameters: Any) -> int:
-        async with self._lock:
+        async with self._turns.turn():
             return await super().execute(sql, *parameters)
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
-        async with self._lock:
+        async with self._turns.turn():
             return await super().fetch(sql, *parameters)
 
 

@@ -13,8 +13,8 @@ from aiohttp import web
 from aiohttp_apispec import docs, json_schema, querystring_schema, response_schema
 from yarl import URL
 
-from userfacing_api.adapters.http.app_keys import caller_id, services
-from userfacing_api.adapters.http.downloads import send_file, send_folder
+from userfacing_api.adapters.http.app_keys import caller_id, metrics, services
+from userfacing_api.adapters.http.downloads import counted, send_file, send_folder
 from userfacing_api.adapters.http.middleware import bearer_token
 from userfacing_api.adapters.http.multipart import file_field
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
@@ -119,7 +119,7 @@ async def upload(request: web.Request) -> web.Response:
         request.match_info["type"],
         request.match_info["dir"],
         uploaded.filename,
-        uploaded.chunks,
+        counted(uploaded.chunks, metrics(request).bytes_uploaded),
     )
     return web.json_response(FILE_INFO_SCHEMA.dump(info), status=201)
 
