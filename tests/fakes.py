@@ -24,12 +24,14 @@ from userfacing_api.domain.errors import (
     NotFound,
     Unauthenticated,
 )
+from userfacing_api.domain.events import JobEvent, NewJobEvent
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType
 from userfacing_api.domain.identity import IssuedToken, Principal, UserId
-from userfacing_api.domain.jobs import Job, JobStatus
+from userfacing_api.domain.jobs import Job, JobFilter, JobStatus
 from userfacing_api.domain.paths import UserPath
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.database import DatabaseUnavailable
+from userfacing_api.ports.events import JobEventLog
 from userfacing_api.ports.jobs import (
     JobRepository,
     JobStore,
@@ -253,6 +255,9 @@ class InMemoryJobStore(JobStore):
     def __init__(self) -> None:
         self.jobs: dict[int, Job] = {}
         self.deliveries: dict[int, StoredDelivery] = {}
+        self.events: list[tuple[str, JobEvent]] = []
+        """Each recorded event with its job's owner, oldest first."""
+        self.next_seq = 1
         self.available = True
         self.commits = 0
         self.next_id = 1
@@ -263,13 +268,19 @@ class InMemoryJobStore(JobStore):
         self._check_available()
         async with self._lock:
             jobs, deliveries = dict(self.jobs), dict(self.deliveries)
+            events = list(self.events)
             try:
-                yield JobTransaction(jobs=_InMemoryJobs(self), outbox=_InMemoryOutbox(self))
+                yield JobTransaction(
+                    jobs=_InMemoryJobs(self),
+                    outbox=_InMemoryOutbox(self),
+                    events=_InMemoryEvents(self),
+                )
             except BaseException:
                 self.jobs.clear()
                 self.jobs.update(jobs)
                 self.deliveries.clear()
                 self.deliveries.update(deliveries)
+                self.events[:] = events
                 raise
             self.commits += 1
 
@@ -307,8 +318,18 @@ class _InMemoryJobs(JobRepository):
     async def lock(self, job_id: int) -> Job | None:
         return self._store.jobs.get(job_id)
 
-    async def list_for_user(self, user_id: UserId, offset: int, limit: int) -> list[Job]:
-        owned = [job for job in self._store.jobs.values() if job.user_id == user_id]
+    async def list_for_user(
+        self, user_id: UserId, offset: int, limit: int, only: JobFilter | None = None
+    ) -> list[Job]:
+        shown = only or JobFilter()
+        owned = [
+            job
+            for job in self._store.jobs.values()
+            if job.user_id == user_id
+            and (not shown.statuses or job.status in shown.statuses)
+            and (shown.application in (None, job.spec.application.application))
+            and job.spec.job_name.startswith(shown.name_prefix or "")
+        ]
         owned.sort(key=lambda job: (job.date_created, job.id), reverse=True)
         return owned[offset : offset + limit]
 
@@ -322,9 +343,45 @@ class _InMemoryJobs(JobRepository):
             runtime_details=job.runtime_details,
         )
 
+    async def count_active(self, user_id: UserId) -> int:
+        return sum(
+            1
+            for job in self._store.jobs.values()
+            if job.user_id == user_id and not job.status.has_ended
+        )
+
     async def delete(self, job_id: int) -> bool:
         self._store.deliveries.pop(job_id, None)
+        self._store.events[:] = [
+            (owner, event) for owner, event in self._store.events if event.job_id != job_id
+        ]
         return self._store.jobs.pop(job_id, None) is not None
+
+
+class _InMemoryEvents(JobEventLog):
+    def __init__(self, store: InMemoryJobStore) -> None:
+        self._store = store
+
+    async def add(self, event: NewJobEvent) -> int:
+        seq = self._store.next_seq
+        self._store.next_seq += 1
+        recorded = JobEvent(seq, event.job_id, event.time, event.status, event.runtime_details)
+        self._store.events.append((event.user_id, recorded))
+        return seq
+
+    async def of_job(self, job_id: int, after_seq: int = 0) -> list[JobEvent]:
+        return [
+            event
+            for _, event in self._store.events
+            if event.job_id == job_id and event.seq > after_seq
+        ]
+
+    async def of_user(self, user_id: str, after_seq: int, limit: int) -> list[JobEvent]:
+        return [
+            event
+            for owner, event in self._store.events
+            if owner == user_id and event.seq > after_seq
+        ][:limit]
 
 
 class _InMemoryOutbox(Outbox):

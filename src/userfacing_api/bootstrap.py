@@ -28,7 +28,9 @@ from userfacing_api.adapters.catalogue.s3 import open_s3_catalogue
 from userfacing_api.adapters.catalogue.yaml_file import YamlFileCatalogue
 from userfacing_api.adapters.clock import SystemClock
 from userfacing_api.adapters.db.database import open_database
+from userfacing_api.adapters.db.postgres.listener import listening
 from userfacing_api.adapters.db.stores import Database
+from userfacing_api.adapters.event_signal import LocalEventSignal
 from userfacing_api.adapters.http.app import create_http_app
 from userfacing_api.adapters.http.app_keys import AccessInfo
 from userfacing_api.adapters.identity.cognito import CognitoPool, open_cognito_identity
@@ -44,6 +46,7 @@ from userfacing_api.domain.delivery import RetryPolicy
 from userfacing_api.ports.catalogue import ApplicationCatalogue, CatalogueUnreadable
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.database import DatabaseUnavailable
+from userfacing_api.ports.events import EventSignal
 from userfacing_api.ports.identity import IdentityProvider, TokenVerifier
 from userfacing_api.ports.jobs import JobStore
 from userfacing_api.ports.metrics import Metrics, NoMetrics
@@ -58,6 +61,7 @@ from userfacing_api.service_layer.container import Services
 from userfacing_api.service_layer.delivery import JobDeliveries
 from userfacing_api.service_layer.dispatcher import DeliveryDispatcher
 from userfacing_api.service_layer.files import FileService
+from userfacing_api.service_layer.job_events import JobEventService
 from userfacing_api.service_layer.job_status import JobStatusService
 from userfacing_api.service_layer.jobs import JobService
 from userfacing_api.service_layer.notifications import JobEndNotifications
@@ -65,6 +69,7 @@ from userfacing_api.settings import (
     DeliverySettings,
     EmailSettings,
     IdentitySettings,
+    JobSettings,
     Settings,
     SettingsError,
     StorageSettings,
@@ -78,6 +83,7 @@ MAILJET_TIMEOUT_SECONDS = 30.0
 READINESS_TIMEOUT_SECONDS = 1.0
 # A delivery's lease outlasts its call to the worker-facing API by this much.
 LEASE_MARGIN_SECONDS = 30.0
+EVENT_STREAM_HEARTBEAT_SECONDS = 15.0
 
 Identity = tuple[TokenVerifier, IdentityProvider]
 
@@ -110,6 +116,8 @@ class Adapters:
     worker_queue: WorkerQueue | None
     """None without a worker side: accepted jobs wait in the outbox."""
     metrics: Metrics = field(default_factory=NoMetrics)
+    events: EventSignal = field(default_factory=LocalEventSignal)
+    """Wakes the event streams when jobs of their user may have new events."""
 
 
 @dataclass(frozen=True)
@@ -145,11 +153,16 @@ def build(
     *,
     delivery: DeliverySettings | None = None,
     sweep_interval: float = StorageSettings.leftover_sweep_interval,
+    jobs: JobSettings | None = None,
+    event_stream_heartbeat: float = EVENT_STREAM_HEARTBEAT_SECONDS,
     jitter: Callable[[], float] = random.random,
 ) -> Assembly:
-    """The use cases over `adapters`; `jitter` spreads the delivery retries."""
+    """The use cases over `adapters`; `jitter` spreads the delivery retries, and
+    `event_stream_heartbeat` is the seconds between the comments that keep an idle
+    event stream open."""
     delivery = delivery or DeliverySettings()
     metrics = adapters.metrics
+    jobs = jobs or JobSettings()
     store, clock = adapters.job_store, adapters.clock
     tasks = BackgroundTasks()
     notifications = JobEndNotifications(adapters.notifier, tasks)
@@ -186,9 +199,13 @@ def build(
             wake_dispatcher,
             tasks.spawn,
             metrics=metrics,
+            active_jobs_limit=jobs.user_active_jobs_limit,
         ),
         job_status=JobStatusService(
             store, clock, notifications, delivery.internal_api_key_secret, metrics=metrics
+        ),
+        job_events=JobEventService(
+            store, adapters.events, heartbeat_seconds=event_stream_heartbeat
         ),
         readiness=ReadinessService(
             {"database": store.ping, "file storage": adapters.storage.ping},
@@ -218,6 +235,7 @@ async def open_adapters(settings: Settings, **given: Unpack[Given]) -> AsyncIter
         catalogue = await _catalogue(stack, settings)
         catalogue.report_reloads_to(metrics.catalogue_reloaded)
         database = await _database(stack, settings)
+        events = await _event_signal(stack, database, settings)
         storage = given.get("storage")
         if storage is None:
             storage = await stack.enter_async_context(_storage(settings.storage))
@@ -235,11 +253,17 @@ async def open_adapters(settings: Settings, **given: Unpack[Given]) -> AsyncIter
             or await _notifier(stack, settings.email, settings.server.frontend_url),
             worker_queue=given.get("worker_queue") or await _worker_queue(stack, settings.delivery),
             metrics=metrics,
+            events=events,
         )
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, **given: Unpack[Given]) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings,
+    *,
+    event_stream_heartbeat: float = EVENT_STREAM_HEARTBEAT_SECONDS,
+    **given: Unpack[Given],
+) -> AsyncIterator[Services]:
     """The services over the adapters the settings choose (except those given), running.
 
     Secrets are resolved first, as the use cases need some of them too (the internal API key).
@@ -251,12 +275,19 @@ async def open_services(settings: Settings, **given: Unpack[Given]) -> AsyncIter
             adapters,
             delivery=settings.delivery,
             sweep_interval=settings.storage.leftover_sweep_interval,
+            jobs=settings.jobs,
+            event_stream_heartbeat=event_stream_heartbeat,
         ).running() as services,
     ):
         yield services
 
 
-def create_app(settings: Settings, **given: Unpack[Given]) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    event_stream_heartbeat: float = EVENT_STREAM_HEARTBEAT_SECONDS,
+    **given: Unpack[Given],
+) -> web.Application:
     """The HTTP application over `open_services`, opened on start-up and closed on clean-up.
 
     Each application counts its own metrics (served at `/metrics`).
@@ -264,7 +295,9 @@ def create_app(settings: Settings, **given: Unpack[Given]) -> web.Application:
     metrics = given.get("metrics") or PrometheusMetrics()
     with_metrics: Given = {**given, "metrics": metrics}
     return create_http_app(
-        lambda: open_services(settings, **with_metrics),
+        lambda: open_services(
+            settings, event_stream_heartbeat=event_stream_heartbeat, **with_metrics
+        ),
         local_users=settings.identity.auth,
         frontend_url=settings.server.frontend_url,
         access_info=AccessInfo(
@@ -295,6 +328,19 @@ async def _database(stack: AsyncExitStack, settings: Settings) -> Database:
         )
     except DatabaseUnavailable as err:
         raise SettingsError("DATABASE_URL", str(err)) from err
+
+
+async def _event_signal(
+    stack: AsyncExitStack, database: Database, settings: Settings
+) -> LocalEventSignal:
+    """The signal of new events: told after each commit on SQLite (one process holds the
+    database), through LISTEN/NOTIFY on PostgreSQL (events of every instance)."""
+    signal = LocalEventSignal()
+    if settings.database.engine == "sqlite":
+        database.jobs.on_events_committed(signal.notify)
+    else:
+        await stack.enter_async_context(listening(settings.database.url, signal))
+    return signal
 
 
 async def _identity(

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 MAX_SECONDS = 365 * 24 * 3600
+MAX_JOBS = 1_000_000
 
 
 class SettingsError(ValueError):
@@ -90,6 +91,12 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    user_active_jobs_limit: int | None = None
+    """Most jobs a user may have that have not ended; None: no limit."""
+
+
+@dataclass(frozen=True)
 class EmailSettings:
     service: Literal["", "mailjet"] = ""
     sender_address: str | None = None
@@ -117,6 +124,7 @@ class Settings:
     catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
 
@@ -186,6 +194,12 @@ class _Reader:
             raise SettingsError(name, f"got {number}, accepted: {low}..{high}")
         return number
 
+    def optional_integer(self, name: str, low: int, high: int) -> int | None:
+        """An integer in `low..high`, or None when the variable is unset or empty."""
+        if self.text(name) is None:
+            return None
+        return self.integer(name, low, low, high)
+
     def seconds(self, name: str, default: float) -> float:
         value = self.text(name)
         if value is None:
@@ -238,6 +252,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ),
         identity=identity,
         delivery=_delivery(read),
+        jobs=JobSettings(
+            user_active_jobs_limit=read.optional_integer("USER_ACTIVE_JOBS_LIMIT", 1, MAX_JOBS)
+        ),
         email=email,
         server=server,
     )

@@ -54,7 +54,7 @@ async def sqlite_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 async def postgres_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobStore]:
     """The session's PostgreSQL database, emptied of jobs (tests run one at a time)."""
     async with open_database(request.getfixturevalue("postgres_url")) as database:
-        await database.session.execute("TRUNCATE job_deliveries, jobs")
+        await database.session.execute("TRUNCATE job_events, job_deliveries, jobs")
         yield database.jobs
 
 

@@ -15,12 +15,13 @@ import asyncpg
 import pytest
 
 from userfacing_api.adapters.db.database import DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT
-from userfacing_api.adapters.db.job_store import LIST_USER_JOBS
+from userfacing_api.adapters.db.job_store import listing_query
 from userfacing_api.adapters.db.migrations import load_migrations
 from userfacing_api.adapters.db.postgres.pool import migrate_postgres, open_pool
 from userfacing_api.adapters.db.sqlite.connection import migrate_sqlite, open_sqlite
 
-TABLES = {"schema_migrations", "users", "signing_keys", "jobs", "job_deliveries"}
+TABLES = {"schema_migrations", "users", "signing_keys", "jobs", "job_deliveries", "job_events"}
+LISTING, LISTING_PARAMETERS = listing_query("alice", 0, 100, None)
 SQLITE_VERSIONS = [migration.version for migration in load_migrations("sqlite")]
 POSTGRES_VERSIONS = [migration.version for migration in load_migrations("postgres")]
 
@@ -169,9 +170,7 @@ async def test_the_sqlite_job_listing_is_read_in_order_from_its_index(tmp_path: 
     await migrate(url)
 
     columns = await rows(url, "SELECT name FROM pragma_index_info('jobs_user_created')")
-    plan = await rows(
-        url, "EXPLAIN QUERY PLAN " + LIST_USER_JOBS.replace("$", "?"), "alice", 100, 0
-    )
+    plan = await rows(url, "EXPLAIN QUERY PLAN " + LISTING.replace("$", "?"), *LISTING_PARAMETERS)
 
     assert columns == [("user_id",), ("date_created",)]
     steps = " | ".join(str(step[-1]) for step in plan)
@@ -191,7 +190,7 @@ async def test_the_postgres_job_listing_is_read_in_order_from_its_index(
         )
         # An empty table is read whole whatever the indexes; ask what the index allows.
         await connection.execute("SET enable_seqscan = off")
-        plan = await connection.fetch("EXPLAIN " + LIST_USER_JOBS, "alice", 100, 0)
+        plan = await connection.fetch("EXPLAIN " + LISTING, *LISTING_PARAMETERS)
     finally:
         await connection.close()
 

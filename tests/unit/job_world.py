@@ -26,7 +26,7 @@ from userfacing_api.domain.paths import UserPath
 from userfacing_api.runtime.dispatcher_runner import DispatcherRunner
 from userfacing_api.service_layer.delivery import JobDeliveries
 from userfacing_api.service_layer.dispatcher import DeliveryDispatcher
-from userfacing_api.settings import DeliverySettings
+from userfacing_api.settings import DeliverySettings, JobSettings
 
 ALICE = Principal(user_id="alice", email="alice@example.org", groups=("users",))
 BOB = Principal(user_id="bob", email=None, groups=("users",))
@@ -72,6 +72,7 @@ class JobWorld:
     queue: RecordingWorkerQueue = field(default_factory=RecordingWorkerQueue)
     notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
     identity: InMemoryIdentity = field(default_factory=InMemoryIdentity)
+    active_jobs_limit: int | None = None
 
     def __post_init__(self) -> None:
         adapters = Adapters(
@@ -91,10 +92,12 @@ class JobWorld:
                 deadline=DEADLINE.total_seconds(),
                 poll_interval=POLL_INTERVAL,
             ),
+            jobs=JobSettings(user_active_jobs_limit=self.active_jobs_limit),
             jitter=lambda: JITTER,
         )
         self.jobs = self.assembly.services.jobs
         self.job_status = self.assembly.services.job_status
+        self.job_events = self.assembly.services.job_events
 
     @property
     def deliveries(self) -> JobDeliveries:

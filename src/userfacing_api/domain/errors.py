@@ -23,6 +23,14 @@ class AlreadyExists(DomainError):
     """A unique name is taken."""
 
 
+class Conflict(DomainError):
+    """The resource is in a state that does not allow the operation (409)."""
+
+
+class LimitReached(DomainError):
+    """The caller has used up a quota; retrying later may succeed (429)."""
+
+
 class InvalidInput(DomainError):
     """The request is well-formed but its values are not acceptable (422)."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from userfacing_api.domain.errors import InvalidInput
+from userfacing_api.domain.errors import Conflict, InvalidInput, LimitReached
 from userfacing_api.domain.paths import TopFolder, UserPath, normalise_path
 
 MIN_PRIORITY = 0
@@ -30,10 +30,12 @@ class JobStatus(StrEnum):
     POSTPROCESSING = "postprocessing"
     FINISHED = "finished"
     ERROR = "error"
+    CANCELLED = "cancelled"
 
     @property
     def has_ended(self) -> bool:
-        return self in (JobStatus.FINISHED, JobStatus.ERROR)
+        """Terminal: the job runs no more (its owner may still delete it)."""
+        return self in (JobStatus.FINISHED, JobStatus.ERROR, JobStatus.CANCELLED)
 
 
 class Environment(StrEnum):
@@ -94,6 +96,15 @@ class JobSpec:
     environment: Environment | None = None
     priority: int | None = None
     hardware: Hardware | None = None
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which of a user's jobs a listing shows; an empty field does not filter."""
+
+    statuses: frozenset[JobStatus] = frozenset()
+    application: str | None = None
+    name_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,8 +196,32 @@ def appended_details(existing: str | None, new: str | None) -> str | None:
 
 
 def has_entered_end(before: JobStatus, after: JobStatus) -> bool:
-    """True when a change of status moved the job into `finished` or `error`."""
-    return after.has_ended and before is not after
+    """True when a change of status moved the job into `finished` or `error`.
+
+    `cancelled` is left out: a job is cancelled by its owner, who needs no notice.
+    """
+    return after in (JobStatus.FINISHED, JobStatus.ERROR) and before is not after
+
+
+def cancelled(job: Job, now: datetime) -> Job:
+    """The job cancelled by its owner at `now`; `Conflict` once it has ended."""
+    if job.status.has_ended:
+        raise Conflict(f"Job {job.id} is already {job.status.value}")
+    return replace(job, status=JobStatus.CANCELLED, date_finished=job.date_finished or now)
+
+
+def accepts_reports(job: Job) -> bool:
+    """Whether the worker side may still report on the job: not once its owner cancelled it."""
+    return job.status is not JobStatus.CANCELLED
+
+
+def check_active_jobs(active: int, limit: int | None) -> None:
+    """`LimitReached` when a user who has `active` unfinished jobs may start no other."""
+    if limit is not None and active >= limit:
+        raise LimitReached(
+            f"You have {active} active jobs and the limit is {limit}: wait for one to end"
+            " or cancel one"
+        )
 
 
 def _job_name(value: str) -> str:

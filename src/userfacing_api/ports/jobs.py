@@ -1,7 +1,7 @@
 """Storage of jobs and of their pending deliveries to the worker side (the outbox).
 
 Everything happens inside `JobStore.transaction()`: the changes made through the
-`JobTransaction` it yields (`tx.jobs`, `tx.outbox`) are committed together when
+`JobTransaction` it yields (`tx.jobs`, `tx.outbox`, `tx.events`) are committed together when
 the block ends normally and rolled back when it raises. Transactions are short and never wait on
 anything but the database.
 
@@ -26,7 +26,8 @@ from typing import Any
 
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.identity import UserId
-from userfacing_api.domain.jobs import Job, JobSpec
+from userfacing_api.domain.jobs import Job, JobFilter, JobSpec
+from userfacing_api.ports.events import JobEventLog
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,16 @@ class JobRepository(ABC):
         """Like `get`, and no other transaction changes the job until this one ends."""
 
     @abstractmethod
-    async def list_for_user(self, user_id: UserId, offset: int, limit: int) -> list[Job]:
-        """The user's jobs, newest first (`date_created`, then `id`, descending)."""
+    async def list_for_user(
+        self, user_id: UserId, offset: int, limit: int, only: JobFilter | None = None
+    ) -> list[Job]:
+        """The user's jobs (those that pass `only`, if given), newest first
+        (`date_created`, then `id`, descending)."""
+
+    @abstractmethod
+    async def count_active(self, user_id: UserId) -> int:
+        """How many of the user's jobs have not ended; until this transaction ends,
+        no other one adds a job for the user (so a limit checked on it holds)."""
 
     @abstractmethod
     async def save(self, job: Job) -> None:
@@ -143,6 +152,7 @@ class JobTransaction:
 
     jobs: JobRepository
     outbox: Outbox
+    events: JobEventLog
 
 
 class JobStore(ABC):

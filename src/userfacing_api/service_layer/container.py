@@ -7,6 +7,7 @@ from typing import Protocol
 
 from userfacing_api.ports.identity import IdentityProvider, TokenVerifier
 from userfacing_api.service_layer.files import FileService
+from userfacing_api.service_layer.job_events import JobEventService
 from userfacing_api.service_layer.job_status import JobStatusService
 from userfacing_api.service_layer.jobs import JobService
 
@@ -24,4 +25,5 @@ class Services:
     identity_provider: IdentityProvider | None
     jobs: JobService
     job_status: JobStatusService
+    job_events: JobEventService
     readiness: Readiness

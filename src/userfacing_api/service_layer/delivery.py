@@ -9,16 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 from uuid import uuid4
 
 from userfacing_api.domain.delivery import Lease, RetryPolicy, delivery_failed_details
+from userfacing_api.domain.events import (
+    delivered_details,
+    delivery_retrying_details,
+    status_event,
+)
 from userfacing_api.domain.jobs import JobStatus, with_status
 from userfacing_api.ports.clock import Clock
-from userfacing_api.ports.jobs import JobStore, PendingDelivery
+from userfacing_api.ports.jobs import JobStore, JobTransaction, PendingDelivery
 from userfacing_api.ports.metrics import Metrics, NoMetrics
 from userfacing_api.ports.worker_queue import (
     DeliveryOutcomeUnknown,
@@ -126,22 +131,30 @@ class JobDeliveries:
 
     async def give_up(self, delivery: PendingDelivery, details: str) -> None:
         """End the delivery and turn its job to `error` with `details`; tell the owner."""
+        now = self._clock.now()
         async with self._store.transaction() as transaction:
-            if not await transaction.outbox.end(delivery.job_id, delivery.lease.token):
-                return
+            # The job first, then its delivery: the order status reports lock them in.
             job = await transaction.jobs.lock(delivery.job_id)
             if job is None:
                 return
-            failed = with_status(job, JobStatus.ERROR, details, self._clock.now())
+            if not await transaction.outbox.end(delivery.job_id, delivery.lease.token):
+                return
+            failed = with_status(job, JobStatus.ERROR, details, now)
             await transaction.jobs.save(failed)
+            await transaction.events.add(status_event(failed, now, details))
         self._metrics.job_status_changed(job.status, failed.status)
         logger.warning("job %d failed: %s", job.id, details)
         self._notifications.status_changed(job.status, failed)
 
     async def _end(self, delivery: PendingDelivery) -> None:
+        """End the delivery; after failed attempts, tell the job's history it went through."""
+        details = delivered_details(delivery.attempts) if delivery.attempts else None
         try:
-            async with self._store.transaction() as transaction:
-                await transaction.outbox.end(delivery.job_id, delivery.lease.token)
+            await self._change(
+                delivery,
+                lambda transaction: transaction.outbox.end(delivery.job_id, delivery.lease.token),
+                details,
+            )
         except Exception:
             # The job is with the workers; the lease expires and a retry may send it twice.
             logger.exception("job %d delivered, but its outbox entry stays", delivery.job_id)
@@ -156,11 +169,32 @@ class JobDeliveries:
             error,
             retry_at.isoformat(),
         )
+        details = delivery_retrying_details(error) if failures == 1 else None
         try:
-            async with self._store.transaction() as transaction:
-                await transaction.outbox.reschedule(
+            await self._change(
+                delivery,
+                lambda transaction: transaction.outbox.reschedule(
                     delivery.job_id, delivery.lease.token, retry_at, error
-                )
+                ),
+                details,
+            )
         except Exception:
             # The lease expires on its own and the delivery is retried then.
             logger.exception("job %d: could not reschedule its delivery", delivery.job_id)
+
+    async def _change(
+        self,
+        delivery: PendingDelivery,
+        change: Callable[[JobTransaction], Awaitable[bool]],
+        details: str | None,
+    ) -> None:
+        """Apply `change` to the delivery; if it still held the lease and `details` are
+        given, record them in the job's history in the same transaction.
+
+        The job is locked before the delivery, in the order status reports lock them.
+        """
+        async with self._store.transaction() as transaction:
+            job = None if details is None else await transaction.jobs.lock(delivery.job_id)
+            held = await change(transaction)
+            if job is not None and held:
+                await transaction.events.add(status_event(job, self._clock.now(), details))

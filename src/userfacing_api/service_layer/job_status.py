@@ -10,7 +10,8 @@ from __future__ import annotations
 import hmac
 
 from userfacing_api.domain.errors import NotFound, Unauthenticated
-from userfacing_api.domain.jobs import JobStatus, with_status
+from userfacing_api.domain.events import report_event
+from userfacing_api.domain.jobs import JobStatus, accepts_reports, with_status
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.jobs import JobStore
 from userfacing_api.ports.metrics import Metrics, NoMetrics
@@ -42,19 +43,26 @@ class JobStatusService:
     async def update(
         self, job_id: int, status: JobStatus, runtime_details: str | None
     ) -> JobStatus:
-        """Record the reported status; `NotFound` when the job does not exist (any more).
+        """Record the reported status; `NotFound` when the job does not exist (any more)
+        or its owner cancelled it (the worker side then stops the work).
 
         A report also shows the worker side has the job, so a delivery still
-        pending for it is dropped.
+        pending for it is dropped. A change of status, or new details, is
+        recorded in the job's history in the same transaction; a keep-alive
+        (the same status, no details) writes nothing but that drop.
         """
         async with self._store.transaction() as transaction:
             job = await transaction.jobs.lock(job_id)
-            if job is not None:
-                updated = with_status(job, status, runtime_details, self._clock.now())
+            if job is not None and accepts_reports(job):
+                now = self._clock.now()
+                updated = with_status(job, status, runtime_details, now)
                 if updated != job:
                     await transaction.jobs.save(updated)
+                event = report_event(job, updated, runtime_details, now)
+                if event is not None:
+                    await transaction.events.add(event)
                 await transaction.outbox.end(job_id, None)
-        if job is None:
+        if job is None or not accepts_reports(job):
             raise NotFound(f"Job {job_id} not found")
         if updated.status != job.status:
             self._metrics.job_status_changed(job.status, updated.status)

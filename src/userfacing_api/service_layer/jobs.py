@@ -15,8 +15,18 @@ from userfacing_api.domain.delivery import (
     job_payload,
 )
 from userfacing_api.domain.errors import BadRequest, NotFound, UpstreamRejected
+from userfacing_api.domain.events import created_event, status_event
 from userfacing_api.domain.identity import Principal, UserId
-from userfacing_api.domain.jobs import InputFolders, Job, JobSpec, checked_spec, paths_out
+from userfacing_api.domain.jobs import (
+    InputFolders,
+    Job,
+    JobFilter,
+    JobSpec,
+    cancelled,
+    check_active_jobs,
+    checked_spec,
+    paths_out,
+)
 from userfacing_api.domain.paths import UserPath
 from userfacing_api.ports.catalogue import ApplicationCatalogue
 from userfacing_api.ports.clock import Clock
@@ -52,6 +62,9 @@ class JobService:
     worker side must not hold the request. The attempt then goes on through
     `spawn` (tracked background work), and a rejection arriving later turns
     the job `error` and tells its owner, as the dispatcher does.
+
+    A user may have at most `active_jobs_limit` jobs that have not ended (None: any
+    number).
     """
 
     def __init__(
@@ -65,8 +78,10 @@ class JobService:
         spawn: Spawn,
         answer_within: float = DEFAULT_ANSWER_WITHIN,
         metrics: Metrics | None = None,
+        active_jobs_limit: int | None = None,
     ) -> None:
         self._store = store
+        self._active_jobs_limit = active_jobs_limit
         self._storage = storage
         self._catalogue = catalogue
         self._clock = clock
@@ -92,9 +107,13 @@ class JobService:
         lease = None if self._deliveries is None else self._deliveries.new_lease()
         now = self._clock.now()
         async with self._store.transaction() as transaction:
+            if self._active_jobs_limit is not None:
+                active = await transaction.jobs.count_active(owner)
+                check_active_jobs(active, self._active_jobs_limit)
             job = await transaction.jobs.add(NewJob(owner, caller.email, spec, now))
             payload = job_payload(job, entrypoint, files_down, paths_upload)
             await transaction.outbox.add(NewDelivery(job.id, payload, now, now), lease)
+            await transaction.events.add(created_event(job))
         self._metrics.job_status_changed(None, job.status)
         if self._deliveries is None or lease is None:
             return job
@@ -135,14 +154,34 @@ class JobService:
         waited = (self._clock.now() - summary.oldest_created).total_seconds()
         return OutboxBacklog(summary.pending, max(waited, 0.0))
 
-    async def list_jobs(self, user_id: UserId, offset: int, limit: int) -> list[Job]:
+    async def list_jobs(
+        self, user_id: UserId, offset: int, limit: int, only: JobFilter | None = None
+    ) -> list[Job]:
         async with self._store.transaction() as transaction:
-            return await transaction.jobs.list_for_user(user_id, offset, limit)
+            return await transaction.jobs.list_for_user(user_id, offset, limit, only)
 
     async def get(self, user_id: UserId, job_id: int) -> Job:
         async with self._store.transaction() as transaction:
             job = await transaction.jobs.get(job_id)
         return _owned(job, user_id, job_id)
+
+    async def cancel(self, user_id: UserId, job_id: int) -> Job:
+        """Cancel the job, keeping it and its folders; `Conflict` once it has ended.
+
+        A delivery still pending is withdrawn in the same transaction, so the
+        job never reaches the workers; if it already has, their next report
+        about it is answered 404, which tells them to stop. No notice is sent:
+        the owner did this.
+        """
+        now = self._clock.now()
+        async with self._store.transaction() as transaction:
+            job = _owned(await transaction.jobs.lock(job_id), user_id, job_id)
+            ended = cancelled(job, now)
+            await transaction.jobs.save(ended)
+            await transaction.outbox.end(job.id, None)
+            await transaction.events.add(status_event(ended, now))
+        self._metrics.job_status_changed(job.status, ended.status)
+        return ended
 
     async def delete(self, user_id: UserId, job_id: int) -> None:
         """Remove the job, its pending delivery and its output, log and artifact folders."""

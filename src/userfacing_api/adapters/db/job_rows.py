@@ -14,6 +14,7 @@ from typing import Any
 
 from userfacing_api.adapters.db.session import Row
 from userfacing_api.domain.delivery import Lease
+from userfacing_api.domain.events import JobEvent
 from userfacing_api.domain.jobs import (
     ApplicationRef,
     Environment,
@@ -85,6 +86,17 @@ def job_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> Job:
         date_created=read_datetime(row["date_created"]),
         date_started=_datetime_or_none(row["date_started"], read_datetime),
         date_finished=_datetime_or_none(row["date_finished"], read_datetime),
+        runtime_details=row["runtime_details"],
+    )
+
+
+def event_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> JobEvent:
+    """An event from a `job_events` row."""
+    return JobEvent(
+        seq=row["seq"],
+        job_id=row["job_id"],
+        time=read_datetime(row["time"]),
+        status=JobStatus(row["status"]),
         runtime_details=row["runtime_details"],
     )
 

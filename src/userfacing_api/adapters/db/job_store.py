@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from itertools import count
+from typing import Any
 
 from userfacing_api.adapters.db.job_rows import (
     delivery_from_row,
+    event_from_row,
     job_from_row,
     new_delivery_values,
     new_job_values,
@@ -25,8 +28,10 @@ from userfacing_api.adapters.db.job_rows import (
 from userfacing_api.adapters.db.session import Dialect, Session
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.errors import AlreadyExists
+from userfacing_api.domain.events import JobEvent, NewJobEvent
 from userfacing_api.domain.identity import UserId
-from userfacing_api.domain.jobs import Job, JobStatus
+from userfacing_api.domain.jobs import Job, JobFilter, JobStatus
+from userfacing_api.ports.events import JobEventLog
 from userfacing_api.ports.jobs import (
     JobRepository,
     JobStore,
@@ -55,10 +60,13 @@ _SELECT_JOBS = (
     " date_created, date_started, date_finished, runtime_details FROM jobs"
 )
 _SELECT_JOB = _SELECT_JOBS + " WHERE id = $1"
-LIST_USER_JOBS = (
-    _SELECT_JOBS + " WHERE user_id = $1 ORDER BY date_created DESC, id DESC LIMIT $2 OFFSET $3"
+_ENDED = tuple(status.value for status in JobStatus if status.has_ended)
+_COUNT_ACTIVE = (
+    "SELECT count(*) AS active FROM jobs WHERE user_id = $1 AND status NOT IN ($2, $3, $4)"
 )
-"""The listing query, read in order from the index on `(user_id, date_created)`."""
+_SELECT_EVENTS = "SELECT seq, job_id, time, status, runtime_details FROM job_events"
+_JOB_EVENTS = _SELECT_EVENTS + " WHERE job_id = $1 AND seq > $2 ORDER BY seq"
+_USER_EVENTS = _SELECT_EVENTS + " WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 _SAVE_JOB = (
     "UPDATE jobs SET status = $1, date_started = $2, date_finished = $3, runtime_details = $4"
     " WHERE id = $5"
@@ -93,6 +101,44 @@ _NEXT_DUE = (
 )
 
 
+EventsCommitted = Callable[[set[tuple[str, int]]], None]
+"""Told `(user_id, job_id)` of the jobs that got events, after the commit that added them."""
+
+
+def listing_query(
+    user_id: str, offset: int, limit: int, only: JobFilter | None
+) -> tuple[str, list[Any]]:
+    """The SQL and parameters listing a user's jobs, filtered, newest first.
+
+    Only the filters given appear in the SQL, so each combination is planned on
+    its own: one status or one application is read in order from the index on
+    `(user_id, status | application, date_created, id)`. The name prefix is
+    compared by length rather than with LIKE, whose case and collation rules
+    differ between the engines.
+    """
+    numbers = count(1)
+    parameters: list[Any] = []
+
+    def slot(value: Any) -> str:
+        parameters.append(value)
+        return f"${next(numbers)}"
+
+    conditions = [f"user_id = {slot(user_id)}"]
+    if only is not None and only.statuses:
+        ordered = sorted(status.value for status in only.statuses)
+        conditions.append(f"status IN ({', '.join(slot(status) for status in ordered)})")
+    if only is not None and only.application is not None:
+        conditions.append(f"application = {slot(only.application)}")
+    if only is not None and only.name_prefix:
+        prefix = slot(only.name_prefix)
+        conditions.append(f"substr(job_name, 1, length({prefix})) = {prefix}")
+    sql = (
+        f"{_SELECT_JOBS} WHERE {' AND '.join(conditions)}"
+        f" ORDER BY date_created DESC, id DESC LIMIT {slot(limit)} OFFSET {slot(offset)}"
+    )
+    return sql, parameters
+
+
 class SqlJobStore(JobStore):
     def __init__(
         self,
@@ -103,13 +149,23 @@ class SqlJobStore(JobStore):
         self._transactions = transactions
         self._session = session
         self._dialect = dialect
+        self._events_committed: EventsCommitted | None = None
+
+    def on_events_committed(self, told: EventsCommitted) -> None:
+        """Have `told` called after each commit that added events (in this process only)."""
+        self._events_committed = told
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[JobTransaction]:
         async with self._transactions() as session:
+            events = _SqlEvents(session, self._dialect)
             yield JobTransaction(
-                jobs=_SqlJobs(session, self._dialect), outbox=_SqlOutbox(session, self._dialect)
+                jobs=_SqlJobs(session, self._dialect),
+                outbox=_SqlOutbox(session, self._dialect),
+                events=events,
             )
+        if events.jobs and self._events_committed is not None:
+            self._events_committed(events.jobs)
 
     async def ping(self) -> None:
         """A transaction, not a lone read: on SQLite it shows another process's lock."""
@@ -142,11 +198,19 @@ class _SqlJobs(JobRepository):
     async def lock(self, job_id: int) -> Job | None:
         return await self._job(self._lock_job, job_id)
 
-    async def list_for_user(self, user_id: UserId, offset: int, limit: int) -> list[Job]:
-        rows = await self._session.fetch(
-            LIST_USER_JOBS, user_id, min(limit, _MAX_ID), min(offset, _MAX_ID)
-        )
+    async def list_for_user(
+        self, user_id: UserId, offset: int, limit: int, only: JobFilter | None = None
+    ) -> list[Job]:
+        sql, parameters = listing_query(user_id, min(offset, _MAX_ID), min(limit, _MAX_ID), only)
+        rows = await self._session.fetch(sql, *parameters)
         return [job_from_row(row, self._dialect.read_datetime) for row in rows]
+
+    async def count_active(self, user_id: UserId) -> int:
+        if self._dialect.lock_user is not None:
+            await self._session.fetch(self._dialect.lock_user, user_id)
+        rows = await self._session.fetch(_COUNT_ACTIVE, user_id, *_ENDED)
+        active: int = rows[0]["active"]
+        return active
 
     async def save(self, job: Job) -> None:
         await self._session.execute(
@@ -166,6 +230,39 @@ class _SqlJobs(JobRepository):
             return None
         rows = await self._session.fetch(query, job_id)
         return job_from_row(rows[0], self._dialect.read_datetime) if rows else None
+
+
+class _SqlEvents(JobEventLog):
+    def __init__(self, session: Session, dialect: Dialect) -> None:
+        self._session = session
+        self._dialect = dialect
+        self.jobs: set[tuple[str, int]] = set()
+        """`(user_id, job_id)` of the jobs that got events in this transaction."""
+
+    async def add(self, event: NewJobEvent) -> int:
+        rows = await self._session.fetch(
+            self._dialect.add_event,
+            event.job_id,
+            event.user_id,
+            event.time,
+            event.status.value,
+            event.runtime_details,
+        )
+        self.jobs.add((event.user_id, event.job_id))
+        seq: int = rows[0]["seq"]
+        return seq
+
+    async def of_job(self, job_id: int, after_seq: int = 0) -> list[JobEvent]:
+        if not _is_id(job_id):
+            return []
+        return await self._events(_JOB_EVENTS, job_id, min(after_seq, _MAX_ID))
+
+    async def of_user(self, user_id: str, after_seq: int, limit: int) -> list[JobEvent]:
+        return await self._events(_USER_EVENTS, user_id, min(after_seq, _MAX_ID), limit)
+
+    async def _events(self, sql: str, *parameters: Any) -> list[JobEvent]:
+        rows = await self._session.fetch(sql, *parameters)
+        return [event_from_row(row, self._dialect.read_datetime) for row in rows]
 
 
 class _SqlOutbox(Outbox):

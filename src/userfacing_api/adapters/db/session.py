@@ -53,6 +53,13 @@ class Dialect:
     """How the claimed rows are chosen from the subquery `{}` that picks the due ones."""
     greatest: str
     """The name of the function giving the larger of two values."""
+    add_event: str
+    """Inserts a `job_events` row (`$1` job, `$2` user, `$3` time, `$4` status, `$5`
+    details) numbered in the order the transactions of the user's events commit,
+    and returns its `seq`."""
+    lock_user: str | None
+    """Keeps other transactions from adding jobs or events for the user `$1` until
+    commit; None where a transaction holds the whole database from its start."""
     read_datetime: Callable[[Any], datetime]
     """A stored date as a timezone-aware datetime."""
 

@@ -13,7 +13,6 @@ from contextlib import AbstractAsyncContextManager
 from userfacing_api.adapters.db.identity_store import SqlSigningKeyStore, SqlUserStore
 from userfacing_api.adapters.db.job_store import SqlJobStore
 from userfacing_api.adapters.db.session import Dialect, Session
-from userfacing_api.ports.jobs import JobStore
 from userfacing_api.ports.local_identity import SigningKeyStore, UserStore
 
 
@@ -21,7 +20,7 @@ class Database(ABC):
     def __init__(self, session: Session, dialect: Dialect) -> None:
         self.session = session
         """Statements outside any transaction, each committed on its own."""
-        self.jobs: JobStore = SqlJobStore(self.transaction, session, dialect)
+        self.jobs = SqlJobStore(self.transaction, session, dialect)
         self.users: UserStore = SqlUserStore(session, dialect)
         self.signing_keys: SigningKeyStore = SqlSigningKeyStore(session)
 

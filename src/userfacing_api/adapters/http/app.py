@@ -23,6 +23,7 @@ from userfacing_api.adapters.http.handlers import (
     auth,
     files,
     internal,
+    job_events,
     jobs,
     metrics,
     misc,
@@ -80,7 +81,8 @@ def create_http_app(
             yield
 
     app.cleanup_ctx.append(services_context)
-    for module in (misc, readiness, metrics, auth, files, jobs, internal):
+    # `/jobs/events` before `/jobs/{job_id}`, which would take it for a job id.
+    for module in (misc, readiness, metrics, auth, files, job_events, jobs, internal):
         app.add_routes(module.routes)
     app.add_routes(auth.local_user_routes(enabled=local_users))
     _restore_api_docs(app)

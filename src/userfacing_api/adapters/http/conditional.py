@@ -1,16 +1,22 @@
 """Conditional GET (RFC 9110 section 13): `If-None-Match`, `If-Modified-Since`, `If-Range`.
 
 Validators come from the file's metadata: the storage's entity tag, or one made
-of size and modification time, and the modification time to the second.
+of size and modification time, and the modification time to the second. JSON
+answers (jobs) carry an entity tag made from their body.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
+
+from aiohttp import web
 
 from userfacing_api.domain.files import FileInfo
 
@@ -65,6 +71,16 @@ def range_applies(headers: Mapping[str, str], validators: Validators) -> bool:
     if date is None or validators.last_modified is None:
         return False
     return _seconds(validators.last_modified) == _seconds(date)
+
+
+def json_with_etag(request: web.Request, document: Any) -> web.Response:
+    """`document` as JSON with an `ETag` of its bytes; 304 when the client has them."""
+    body = json.dumps(document).encode()
+    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    headers = {"ETag": etag}
+    if is_not_modified(request.headers, Validators(etag=etag, last_modified=None)):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
 
 
 def _opaque(tag: str) -> str:

@@ -11,6 +11,8 @@ from userfacing_api.domain import errors
 STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
     errors.AlreadyExists: 409,
+    errors.Conflict: 409,
+    errors.LimitReached: 429,
     errors.InvalidInput: 422,
     errors.BadRequest: 400,
     errors.NotAllowed: 405,

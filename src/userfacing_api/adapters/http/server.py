@@ -83,6 +83,8 @@ async def serve(
         header_timeout=options.header_timeout,
         body_idle_timeout=options.body_idle_timeout,
         access_log_class=access_log_class,
+        # A client that goes away cancels its handler, so an event stream ends at once.
+        handler_cancellation=True,
         keepalive_timeout=KEEPALIVE_SECONDS,
         shutdown_timeout=LAST_SECONDS,
     )

@@ -20,6 +20,10 @@ _FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 _TEXT_REFUSED = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
 
+EVENTS_CHANNEL = "job_events"
+"""Where each commit that records events notifies (`add_event`), with `<job id>:<user id>`."""
+
+
 def _as_stored(moment: datetime) -> datetime:
     return moment
 
@@ -33,6 +37,19 @@ POSTGRES = Dialect(
     # GREATEST ignores NULLs.
     greatest="GREATEST",
     read_datetime=_as_stored,
+    # The user's lock comes before the number is drawn (`OFFSET 0` keeps it a step of its
+    # own), so a user's events are numbered in commit order; the notification is sent at
+    # commit to every instance's listener.
+    add_event=(
+        "WITH added AS ("
+        " INSERT INTO job_events (seq, job_id, user_id, time, status, runtime_details)"
+        " OVERRIDING SYSTEM VALUE"
+        " SELECT nextval(pg_get_serial_sequence('job_events', 'seq')), $1, $2, $3, $4, $5"
+        " FROM (SELECT pg_advisory_xact_lock(7344212, hashtext($2)) OFFSET 0) AS serialised"
+        " RETURNING seq)"
+        " SELECT seq, pg_notify('job_events', $1::text || ':' || $2) FROM added"
+    ),
+    lock_user="SELECT pg_advisory_xact_lock(7344212, hashtext($1))",
 )
 
 

@@ -36,6 +36,12 @@ SQLITE = Dialect(
     claim_filter="IN ({})",
     greatest="MAX",
     read_datetime=datetime.fromisoformat,
+    # One writer at a time (`BEGIN IMMEDIATE`): numbers follow the commit order.
+    add_event=(
+        "INSERT INTO job_events (job_id, user_id, time, status, runtime_details)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING seq"
+    ),
+    lock_user=None,
 )
 
 

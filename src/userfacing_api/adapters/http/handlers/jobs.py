@@ -12,6 +12,7 @@ from aiohttp_apispec import (
 )
 
 from userfacing_api.adapters.http.app_keys import caller_id, principal, services
+from userfacing_api.adapters.http.conditional import json_with_etag
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
 from userfacing_api.adapters.http.schemas.jobs import (
     JobCreateSchema,
@@ -25,6 +26,7 @@ routes = web.RouteTableDef()
 
 TAGS = ["Jobs"]
 NOT_FOUND = {"description": "No such job among yours", "schema": ErrorSchema()}
+NOT_MODIFIED = {"description": "Unchanged since the `ETag` given in `If-None-Match`"}
 # Built once: creating a JobSchema costs about ten times as much as a dump with it.
 JOB_SCHEMA = JobSchema()
 JOBS_SCHEMA = JobSchema(many=True)
@@ -47,6 +49,10 @@ async def list_applications(request: web.Request) -> web.Response:
     responses={
         400: {"description": "An input folder does not exist", "schema": ErrorSchema()},
         409: {"description": "You already have a job of this name", "schema": ErrorSchema()},
+        429: {
+            "description": "You have as many active jobs as USER_ACTIVE_JOBS_LIMIT allows",
+            "schema": ErrorSchema(),
+        },
         422: {
             "description": "Unknown application, forbidden env var, bad priority or path",
             "schema": ErrorSchema(),
@@ -64,24 +70,61 @@ async def create_job(request: web.Request) -> web.Response:
 
 
 @routes.get("/jobs")
-@docs(tags=TAGS, summary="Your jobs, newest first")
+@docs(
+    tags=TAGS,
+    summary="Your jobs, newest first, optionally filtered",
+    description="Carries an `ETag`; `If-None-Match` with it answers 304 while nothing changed.",
+    responses={
+        304: NOT_MODIFIED,
+        422: {"description": "Unknown status or bad offset/limit", "schema": ErrorSchema()},
+    },
+)
 @querystring_schema(JobListQuerySchema())
 @response_schema(JobSchema(many=True), 200)
 async def list_jobs(request: web.Request) -> web.Response:
     query = request["querystring"]
     jobs = await services(request).jobs.list_jobs(
-        caller_id(request), query["offset"], query["limit"]
+        caller_id(request), query["offset"], query["limit"], query["only"]
     )
-    return web.json_response(JOBS_SCHEMA.dump(jobs))
+    return json_with_etag(request, JOBS_SCHEMA.dump(jobs))
 
 
 @routes.get("/jobs/{job_id}")
-@docs(tags=TAGS, summary="Describe a job", responses={404: NOT_FOUND})
+@docs(
+    tags=TAGS,
+    summary="Describe a job",
+    description="Carries an `ETag`; `If-None-Match` with it answers 304 while nothing changed.",
+    responses={304: NOT_MODIFIED, 404: NOT_FOUND},
+)
 @match_info_schema(JobIdSchema())
 @response_schema(JobSchema(), 200)
 async def get_job(request: web.Request) -> web.Response:
     job_id = request["match_info"]["job_id"]
     job = await services(request).jobs.get(caller_id(request), job_id)
+    return json_with_etag(request, JOB_SCHEMA.dump(job))
+
+
+@routes.post("/jobs/{job_id}/cancel")
+@docs(
+    tags=TAGS,
+    summary="Cancel a job, keeping it and its folders",
+    description=(
+        "A job not yet handed to the workers is never handed to them; the workers' next"
+        " report on a running one is refused, which makes them stop it."
+    ),
+    responses={
+        404: NOT_FOUND,
+        409: {
+            "description": "The job is already finished, error or cancelled",
+            "schema": ErrorSchema(),
+        },
+    },
+)
+@match_info_schema(JobIdSchema())
+@response_schema(JobSchema(), 200)
+async def cancel_job(request: web.Request) -> web.Response:
+    job_id = request["match_info"]["job_id"]
+    job = await services(request).jobs.cancel(caller_id(request), job_id)
     return web.json_response(JOB_SCHEMA.dump(job))
 
 

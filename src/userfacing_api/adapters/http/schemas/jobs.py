@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, post_load, pre_dump, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_dump, validate
 
+from userfacing_api.domain.events import JobEvent
 from userfacing_api.domain.jobs import (
     MAX_PRIORITY,
     MIN_PRIORITY,
@@ -14,6 +15,7 @@ from userfacing_api.domain.jobs import (
     Hardware,
     InputFolders,
     Job,
+    JobFilter,
     JobSpec,
     JobStatus,
 )
@@ -156,10 +158,84 @@ class JobSchema(_JobFields):
         }
 
 
+class StatusList(fields.String):
+    """`running,queued`: a comma-separated set of statuses."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> frozenset[JobStatus]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in names if name not in STATUS_VALUES]
+        if unknown:
+            raise ValidationError(
+                f"Unknown status {', '.join(map(repr, unknown))};"
+                f" accepted: {', '.join(STATUS_VALUES)}"
+            )
+        return frozenset(JobStatus(name) for name in names)
+
+
+STATUS_VALUES = [status.value for status in JobStatus]
+
+
 class JobListQuerySchema(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=0))
+    status = StatusList(
+        load_default=None,
+        metadata={
+            "description": f"Comma-separated statuses to show, of {', '.join(STATUS_VALUES)}"
+        },
+    )
+    application = fields.String(
+        load_default=None, metadata={"description": "Only jobs of this application"}
+    )
+    name = fields.String(
+        load_default=None, metadata={"description": "Only jobs whose name starts with this"}
+    )
+
+    @post_load
+    def with_filter(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        only = JobFilter(
+            statuses=data.pop("status") or frozenset(),
+            application=data.pop("application"),
+            name_prefix=data.pop("name") or None,
+        )
+        return {**data, "only": only}
 
 
 class JobIdSchema(Schema):
     job_id = fields.Integer(required=True)
+
+
+class JobEventSchema(Schema):
+    seq = fields.Integer(required=True, metadata={"description": "Increases with every event"})
+    time = fields.DateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUS_VALUES))
+    runtime_details = fields.String(allow_none=True)
+
+    @pre_dump
+    def from_event(self, event: JobEvent, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "seq": event.seq,
+            "job_id": event.job_id,
+            "time": event.time,
+            "status": event.status.value,
+            "runtime_details": event.runtime_details,
+        }
+
+
+class UserJobEventSchema(JobEventSchema):
+    """An event in the stream of all the caller's jobs, which says whose it is."""
+
+    job_id = fields.Integer(required=True)
+
+
+class EventStreamHeadersSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    last_event_id = fields.Integer(
+        data_key="Last-Event-ID",
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "Resume after this event (the `id` of the last one received)"},
+    )
