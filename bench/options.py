@@ -9,7 +9,7 @@ from pathlib import Path
 from bench.units import GIB, MIB, parse_size
 
 ENGINES = ("sqlite", "postgres")
-SUITES = ("files", "jobs")
+SUITES = ("files", "jobs", "streams")
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Options:
     folder_size: int
     folder_files: int
     jobs: int
+    streams: int
     duration: float
     clients: int
     max_requests: int
@@ -66,7 +67,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
             " a suite could not run at all."
         ),
     )
-    parser.add_argument("--only", choices=SUITES, help="run one suite (default: both)")
+    parser.add_argument("--only", choices=SUITES, help="run one suite (default: all)")
     parser.add_argument(
         "--engines",
         type=_engines,
@@ -77,6 +78,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--folder-size", type=_size, help="folder total size (default 2GiB)")
     parser.add_argument("--folder-files", type=int, help="files in the folder (default 512)")
     parser.add_argument("--jobs", type=int, help="jobs in the database (default 10000)")
+    parser.add_argument(
+        "--streams", type=int, default=1000, help="event streams held open at once (default 1000)"
+    )
     parser.add_argument("--duration", type=float, help="seconds per load scenario (default 5)")
     parser.add_argument(
         "--clients", type=int, default=50, help="concurrent clients in load scenarios"
@@ -109,6 +113,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         folder_size=arguments.folder_size or profile.folder_size,
         folder_files=arguments.folder_files or profile.folder_files,
         jobs=arguments.jobs or profile.jobs,
+        streams=arguments.streams,
         duration=arguments.duration or profile.duration,
         clients=arguments.clients,
         max_requests=arguments.max_requests,
@@ -117,6 +122,6 @@ def parse_options(argv: list[str] | None = None) -> Options:
     )
     if options.folder_files < 1 or options.folder_size < options.folder_files:
         parser.error("--folder-files must be between 1 and --folder-size bytes")
-    if options.jobs < 1 or options.clients < 1 or options.duration <= 0:
-        parser.error("--jobs, --clients and --duration must be positive")
+    if min(options.jobs, options.clients, options.streams) < 1 or options.duration <= 0:
+        parser.error("--jobs, --streams, --clients and --duration must be positive")
     return options

@@ -30,6 +30,7 @@ class Result:
     p50_ms: float | None = None
     p99_ms: float | None = None
     min_value: float | None = None
+    max_value: float | None = None
     max_rss_growth_mib: float | None = None
     note: str = ""
     extra: dict[str, float | int] = field(default_factory=dict)
@@ -43,6 +44,8 @@ class Result:
         parts = []
         if self.min_value is not None:
             parts.append(f">={self.min_value:g} {self.unit}")
+        if self.max_value is not None:
+            parts.append(f"<{self.max_value:g} {self.unit}")
         if self.max_rss_growth_mib is not None:
             parts.append(f"RSS<{self.max_rss_growth_mib:g} MiB")
         return ", ".join(parts) or "report only"
@@ -54,6 +57,8 @@ class Result:
         checks = []
         if self.min_value is not None:
             checks.append(self.value >= self.min_value)
+        if self.max_value is not None:
+            checks.append(self.value < self.max_value)
         if self.max_rss_growth_mib is not None:
             checks.append(self.rss_growth_mib < self.max_rss_growth_mib)
         if not checks:

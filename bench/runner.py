@@ -23,6 +23,7 @@ from bench.jobs_suite import run_jobs_suite
 from bench.options import Options
 from bench.results import Result, render_table, write_json
 from bench.server import ServerFailed, server_log
+from bench.streams_suite import run_streams_suite
 
 Suite = Callable[[Path], Awaitable[list[Result]]]
 SUITE_FAILURES = (
@@ -58,6 +59,13 @@ def _suites(options: Options, session: aiohttp.ClientSession) -> list[tuple[str,
                 return run_jobs_suite(options, session, workdir, engine)
 
             suites.append((f"jobs-{engine}", jobs))
+    if "streams" in options.suites:
+        for engine in options.engines:
+
+            def streams(workdir: Path, engine: str = engine) -> Awaitable[list[Result]]:
+                return run_streams_suite(options, workdir, engine)
+
+            suites.append((f"streams-{engine}", streams))
     return suites
 
 
