@@ -16,7 +16,7 @@ from tests.databases import empty_database
 from tests.fakes import RecordingWorkerQueue
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of
 from tests.http.sse import EVENT_STREAM, ended, next_event, next_message
-from tests.waiting import eventually
+from tests.waiting import eventually, polled
 from userfacing_api.adapters.db.database import open_database
 from userfacing_api.adapters.http.app_keys import SERVICES
 from userfacing_api.bootstrap import create_app
@@ -197,7 +197,7 @@ async def test_delivery_trouble_shows_in_the_history(
     queue.answers.append(DeliveryUnavailable("worker API unreachable: refused"))
     job_id = await start(client, alice)
 
-    events = await events_of(client, alice, job_id)
+    events = await polled(lambda: events_of(client, alice, job_id), lambda found: len(found) > 1)
 
     assert [event["status"] for event in events] == ["queued", "queued"]
     assert "worker API unreachable" in events[1]["runtime_details"]
