@@ -1,0 +1,198 @@
+"""Applications and jobs: submit, list, read, follow, cancel, delete, fetch the results."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from decode_cloud.downloads import Downloaded, Downloader
+from decode_cloud.errors import ApiError, LocalPathError, Unreachable
+from decode_cloud.models import Job, JobEvent
+from decode_cloud.sse import read_events
+from decode_cloud.transport import Connection, url_path
+
+PAGE_SIZE = 100
+POLL_SECONDS = 2.0
+STREAM_READ_TIMEOUT = 60.0
+"""The stream sends a comment every 15 s; this much silence means the connection is gone."""
+RECONNECTS = 5
+EVENT_STREAM = "text/event-stream"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What `jobs submit` sends; `app` is `application:version:entrypoint`."""
+
+    name: str
+    app: str
+    config: str
+    data: Sequence[str] = ()
+    artifacts: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    priority: int | None = None
+    environment: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        parts = self.app.split(":")
+        if len(parts) != 3 or not all(parts):
+            raise LocalPathError(
+                f"--app {self.app!r}: expected application:version:entrypoint,"
+                " e.g. decode:v0_10_1:train (see `decode-cloud apps`)"
+            )
+        application, version, entrypoint = parts
+        return {
+            "job_name": self.name,
+            "environment": self.environment,
+            "priority": self.priority,
+            "application": {
+                "application": application,
+                "version": version,
+                "entrypoint": entrypoint,
+            },
+            "attributes": {
+                "files_down": {
+                    "config_id": self.config,
+                    "data_ids": list(self.data),
+                    "artifact_ids": list(self.artifacts),
+                },
+                "env_vars": dict(self.env),
+            },
+            "hardware": None,
+        }
+
+
+def _job_path(job_id: int, *rest: str) -> str:
+    return url_path("jobs", str(job_id), *rest)
+
+
+async def applications(connection: Connection) -> dict[str, Any]:
+    catalogue: dict[str, Any] = await connection.json("GET", "/jobs/applications")
+    return catalogue
+
+
+async def submit(connection: Connection, spec: JobSpec) -> Job:
+    return Job.from_json(await connection.json("POST", "/jobs", json=spec.body()))
+
+
+async def list_jobs(connection: Connection, statuses: Sequence[str] = ()) -> list[Job]:
+    """Every job of the caller, newest first, optionally only those in `statuses`.
+
+    The filter is also applied here: a service without the `status` filter ignores it.
+    """
+    jobs: list[Job] = []
+    params: dict[str, str] = {"limit": str(PAGE_SIZE)}
+    if statuses:
+        params["status"] = ",".join(statuses)
+    while True:
+        params["offset"] = str(len(jobs))
+        page = await connection.json("GET", "/jobs", params=params)
+        jobs.extend(Job.from_json(item) for item in page)
+        if len(page) < PAGE_SIZE:
+            break
+    return [job for job in jobs if not statuses or job.status in statuses]
+
+
+async def get_job(connection: Connection, job_id: int) -> Job:
+    return Job.from_json(await connection.json("GET", _job_path(job_id)))
+
+
+async def cancel(connection: Connection, job_id: int) -> Job:
+    return Job.from_json(await connection.json("POST", _job_path(job_id, "cancel")))
+
+
+async def delete(connection: Connection, job_id: int) -> None:
+    await connection.json("DELETE", _job_path(job_id))
+
+
+async def events(
+    connection: Connection, job_id: int, poll_seconds: float = POLL_SECONDS
+) -> AsyncGenerator[JobEvent, None]:
+    """The job's status changes from its creation on, live, until a terminal status.
+
+    From the event stream where the service has one; otherwise (404 on the stream of an
+    existing job) by reading the job every `poll_seconds`.
+    """
+    streamed = False
+    async for event in _streamed(connection, job_id):
+        streamed = True
+        yield event
+    if not streamed:
+        async for event in _polled(connection, job_id, poll_seconds):
+            yield event
+
+
+async def _streamed(connection: Connection, job_id: int) -> AsyncIterator[JobEvent]:
+    """Events of the stream, reconnecting with `Last-Event-ID`; nothing without a stream."""
+    last_id: str | None = None
+    failures = 0
+    while True:
+        headers = {"Accept": EVENT_STREAM}
+        if last_id is not None:
+            headers["Last-Event-ID"] = last_id
+        try:
+            async with connection.request(
+                "GET",
+                _job_path(job_id, "events"),
+                headers=headers,
+                allow=frozenset({404}),
+                read_timeout=STREAM_READ_TIMEOUT,
+            ) as response:
+                if response.status == 404 or response.content_type != EVENT_STREAM:
+                    await get_job(connection, job_id)  # a missing job is the 404 to report
+                    return
+                async for message in read_events(response):
+                    if message.event != "status":
+                        continue
+                    event = JobEvent.from_json(json.loads(message.data))
+                    last_id = message.id or str(event.seq)
+                    failures = 0
+                    yield event
+                    if event.is_terminal:
+                        return
+            closed: Unreachable = Unreachable("the event stream closed before the job ended")
+        except Unreachable as err:
+            closed = err
+        failures += 1
+        if failures > RECONNECTS:
+            raise closed
+        await asyncio.sleep(min(2**failures, 30))
+
+
+async def _polled(
+    connection: Connection, job_id: int, poll_seconds: float
+) -> AsyncIterator[JobEvent]:
+    seen: tuple[str, str | None] | None = None
+    seq = 0
+    while True:
+        job = await get_job(connection, job_id)
+        if (job.status, job.runtime_details) != seen:
+            seen = (job.status, job.runtime_details)
+            seq += 1
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            yield JobEvent(seq, now, job.status, job.runtime_details)
+        if job.is_terminal:
+            return
+        await asyncio.sleep(poll_seconds)
+
+
+async def fetch(
+    connection: Connection, downloader: Downloader, job_id: int, local_dir: Path
+) -> list[Downloaded]:
+    """The job's output, log and artifact folders into `local_dir/output`, `/log`, `/artifact`.
+
+    A folder the job never wrote is left out; files already fetched are not fetched again.
+    """
+    job = await get_job(connection, job_id)
+    fetched: list[Downloaded] = []
+    for kind, folder in sorted(job.paths_out.items()):
+        try:
+            fetched.extend(await downloader.download_folder(folder, local_dir / kind))
+        except ApiError as err:
+            if err.status != 404:
+                raise
+    return fetched
