@@ -75,7 +75,7 @@ async def running_service(
     folder: Path, catalogue: Path, environ: Mapping[str, str]
 ) -> AsyncIterator[Service]:
     """Serve with SQLite in `folder`, `AUTH=1`, and `environ` on top; SIGTERM at the end."""
-    folder.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", os.defpath),
