@@ -58,6 +58,8 @@ class Uploaded:
     item: PlannedFile
     entry: FileEntry
     """What the service answered for the stored file."""
+    resumed: tuple[int, int] | None = None
+    """Parts the service already had when this run started, of how many; None if not resumed."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ class Uploader:
         todo = [item for item in plan.files if item not in skipped]
         for folder in plan.folders:
             await make_folder(self._connection, folder)
-        uploaded: dict[str, FileEntry] = {}
+        uploaded: dict[str, Uploaded] = {}
 
         def job(item: PlannedFile) -> Callable[[], Awaitable[None]]:
             async def run() -> None:
@@ -175,7 +177,7 @@ class Uploader:
             return run
 
         await run_bounded([job(item) for item in todo], parallel)
-        return UploadOutcome([Uploaded(item, uploaded[item.remote]) for item in todo], skipped)
+        return UploadOutcome([uploaded[item.remote] for item in todo], skipped)
 
     async def _existing(self, remote_dir: str) -> dict[str, FileEntry]:
         try:
@@ -186,14 +188,14 @@ class Uploader:
             raise
         return {entry.path: entry for entry in entries if not entry.is_folder}
 
-    async def upload_file(self, item: PlannedFile) -> FileEntry:
+    async def upload_file(self, item: PlannedFile) -> Uploaded:
         if item.size >= self._threshold and self._sessions_supported:
-            entry = await self._upload_in_parts(item)
-            if entry is not None:
-                return entry
+            uploaded = await self._upload_in_parts(item)
+            if uploaded is not None:
+                return uploaded
         return await self._upload_whole(item)
 
-    async def _upload_whole(self, item: PlannedFile) -> FileEntry:
+    async def _upload_whole(self, item: PlannedFile) -> Uploaded:
         folder, _, name = item.remote.rpartition("/")
         kind, _, below = folder.partition("/")
         transfer = self._reporter.transfer(item.remote, item.size)
@@ -206,9 +208,9 @@ class Uploader:
             )
         finally:
             transfer.finish()
-        return _checked(FileEntry.from_json(answer), item)
+        return _checked(item, answer)
 
-    async def _upload_in_parts(self, item: PlannedFile) -> FileEntry | None:
+    async def _upload_in_parts(self, item: PlannedFile) -> Uploaded | None:
         """The file through an upload session; None when the service has no sessions."""
         key = SessionState.key(self._connection.url, item)
         session = await self._resume(key) or await self._open(item)
@@ -236,7 +238,8 @@ class Uploader:
             transfer.finish()
         async with self._state_lock:
             self._state.put(key, None)
-        return _checked(FileEntry.from_json(answer), item)
+        part_count = int(session["part_count"])
+        return _checked(item, answer, (len(done), part_count) if done else None)
 
     async def _resume(self, key: str) -> dict[str, Any] | None:
         async with self._state_lock:
@@ -289,9 +292,12 @@ class Uploader:
             pass
 
 
-def _checked(entry: FileEntry, item: PlannedFile) -> FileEntry:
+def _checked(
+    item: PlannedFile, answer: dict[str, Any], resumed: tuple[int, int] | None = None
+) -> Uploaded:
+    entry = FileEntry.from_json(answer)
     if entry.size_bytes is not None and entry.size_bytes != item.size:
         raise DecodeCloudError(
             f"{item.remote}: the service stored {entry.size_bytes} bytes of {item.size}"
         )
-    return entry
+    return Uploaded(item, entry, resumed)

@@ -8,6 +8,7 @@ import sys
 from decode_cloud.aio import AsyncClient
 from decode_cloud.cli.output import note, print_downloads, print_entries, print_json, say
 from decode_cloud.errors import EXIT_USAGE
+from decode_cloud.uploads import Uploaded
 
 
 async def ls(args: argparse.Namespace, client: AsyncClient) -> int:
@@ -27,11 +28,18 @@ async def upload(args: argparse.Namespace, client: AsyncClient) -> int:
         for item in outcome.skipped:
             say(f"already there: {item.remote} ({item.size} bytes)")
         for done in outcome.uploaded:
-            say(f"uploaded: {done.item.local} -> {done.entry.path} ({done.item.size} bytes)")
+            say(f"uploaded: {done.item.local} -> {done.entry.path} ({_sent(done)})")
     total = sum(done.item.size for done in outcome.uploaded)
     skipped = f"; {len(outcome.skipped)} already there" if outcome.skipped else ""
     say(f"{len(outcome.uploaded)} file(s), {total} bytes uploaded{skipped}")
     return 0
+
+
+def _sent(done: Uploaded) -> str:
+    if done.resumed is None:
+        return f"{done.item.size} bytes"
+    already, count = done.resumed
+    return f"{done.item.size} bytes, resumed with {already} of {count} parts already sent"
 
 
 async def download(args: argparse.Namespace, client: AsyncClient) -> int:
