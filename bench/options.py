@@ -9,7 +9,7 @@ from pathlib import Path
 from bench.units import GIB, MIB, parse_size
 
 ENGINES = ("sqlite", "postgres")
-SUITES = ("files", "jobs", "streams")
+SUITES = ("files", "jobs", "streams", "client")
 
 
 @dataclass(frozen=True)

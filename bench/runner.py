@@ -18,6 +18,7 @@ import aiohttp
 import asyncpg
 
 from bench.client import UnexpectedAnswer, open_session
+from bench.client_suite import run_client_suite
 from bench.files_suite import run_files_suite
 from bench.jobs_suite import run_jobs_suite
 from bench.options import Options
@@ -52,6 +53,8 @@ def _suites(options: Options, session: aiohttp.ClientSession) -> list[tuple[str,
     suites: list[tuple[str, Suite]] = []
     if "files" in options.suites:
         suites.append(("files", lambda workdir: run_files_suite(options, session, workdir)))
+    if "client" in options.suites:
+        suites.append(("client", lambda workdir: run_client_suite(options, session, workdir)))
     if "jobs" in options.suites:
         for engine in options.engines:
 

@@ -1,0 +1,169 @@
+"""The `decode-cloud` client against curl: the same file through the same server.
+
+Both tools run as their own processes on one large file on disk, one after the other:
+curl's single multipart POST and plain GET, then `decode-cloud upload` (upload
+sessions where the service has them) and `decode-cloud download`. The client must
+reach at least `CLIENT_SHARE` of curl's speed, in memory that does not grow with the
+file: its peak RSS is sampled like the server's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from bench.client import PASSWORD, USERNAME, Api, UnexpectedAnswer, random_block
+from bench.memory import RssSampler
+from bench.options import Options
+from bench.results import RSS_TARGET_MIB, Result
+from bench.server import running_server, sqlite_url
+from bench.timing import Measure, measured
+from bench.units import MB, MIB, format_size
+
+SUITE = "client"
+ENGINE = "-"
+CLIENT_SHARE = 0.8
+CLIENT_RSS_TARGET_MIB = 128.0
+"""The client process's whole peak RSS (interpreter, aiohttp and rich included)."""
+CURL_FOLDER = "data/bench-curl"
+CLIENT_FOLDER = "data/bench-client"
+FILE_NAME = "big.bin"
+
+
+def _write_file(path: Path, size: int) -> None:
+    block = random_block()
+    with path.open("wb") as handle:
+        for _ in range(size // len(block)):
+            handle.write(block)
+        handle.write(block[: size % len(block)])
+
+
+class _Tools:
+    def __init__(self, api: Api, workdir: Path) -> None:
+        self._api = api
+        self._home = workdir / "home"
+        self._curl = shutil.which("curl")
+        if self._curl is None:
+            raise UnexpectedAnswer("curl is not installed: the client suite compares against it")
+
+    def client_environ(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "HOME": str(self._home),
+            "XDG_CONFIG_HOME": str(self._home / "config"),
+            "XDG_STATE_HOME": str(self._home / "state"),
+        }
+
+    async def run(self, *command: str, stdin: bytes = b"") -> int:
+        """Run a tool to the end; its peak RSS in bytes."""
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            env=self.client_environ(),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        with RssSampler(process.pid) as sampler:
+            _, errors = await process.communicate(stdin)
+        if process.returncode != 0:
+            raise UnexpectedAnswer(f"{command[0]} {command[1]}: {errors.decode()[-300:]}")
+        return sampler.peak
+
+    async def login(self) -> None:
+        await self.client(
+            "login",
+            "--url",
+            self._api.base_url,
+            "--username",
+            USERNAME,
+            "--password-stdin",
+            stdin=PASSWORD.encode() + b"\n",
+        )
+
+    async def client(self, *arguments: str, stdin: bytes = b"") -> int:
+        return await self.run(sys.executable, "-m", "decode_cloud", *arguments, stdin=stdin)
+
+    async def curl(self, *arguments: str) -> int:
+        assert self._curl is not None
+        return await self.run(
+            self._curl,
+            "-sS",
+            "--fail",
+            "-H",
+            f"Authorization: Bearer {self._api.token}",
+            *arguments,
+        )
+
+
+async def run_client_suite(
+    options: Options, session: aiohttp.ClientSession, workdir: Path
+) -> list[Result]:
+    async with running_server(workdir, sqlite_url(workdir)) as server:
+        api = await Api(session, server.base_url).signed_in()
+        tools = _Tools(api, workdir)
+        await tools.login()
+        source = workdir / FILE_NAME
+        await asyncio.to_thread(_write_file, source, options.file_size)
+        label = format_size(options.file_size)
+        size = options.file_size
+
+        url = server.base_url
+        with measured(server.pid) as curl_up:
+            curl_up_rss = await tools.curl(
+                "-o", os.devnull, "-F", f"file=@{source}", f"{url}/files/{CURL_FOLDER}/upload"
+            )
+        with measured(server.pid) as client_up:
+            client_up_rss = await tools.client("upload", str(source), CLIENT_FOLDER, "-q")
+        with measured(server.pid) as curl_down:
+            curl_down_rss = await tools.curl(
+                "-o", str(workdir / "curl.bin"), f"{url}/files/{CURL_FOLDER}/{FILE_NAME}/download"
+            )
+        with measured(server.pid) as client_down:
+            client_down_rss = await tools.client(
+                "download", f"{CLIENT_FOLDER}/{FILE_NAME}", str(workdir / "client.bin"), "-q"
+            )
+        for copy in ("curl.bin", "client.bin"):
+            if (workdir / copy).stat().st_size != size:
+                raise UnexpectedAnswer(f"{copy} has {(workdir / copy).stat().st_size} bytes")
+        return [
+            _result(f"curl: upload {label} file", size, curl_up, curl_up_rss, None),
+            _result(f"decode-cloud upload {label} file", size, client_up, client_up_rss, curl_up),
+            _result(f"curl: download {label} file", size, curl_down, curl_down_rss, None),
+            _result(
+                f"decode-cloud download {label} file", size, client_down, client_down_rss, curl_down
+            ),
+        ]
+
+
+def _result(scenario: str, size: int, step: Measure, tool_rss: int, curl: Measure | None) -> Result:
+    rate = size / MB / step.seconds
+    tool = scenario.split(":")[0].split()[0]
+    note = f"{tool} peak RSS {tool_rss / MIB:.1f} MiB"
+    if curl is not None and tool_rss / MIB >= CLIENT_RSS_TARGET_MIB:
+        note += f" (over its {CLIENT_RSS_TARGET_MIB:g} MiB target)"
+    minimum = None
+    if curl is not None:
+        curl_rate = size / MB / curl.seconds
+        minimum = CLIENT_SHARE * curl_rate
+        note += f"; {rate / curl_rate:.0%} of curl's {curl_rate:,.1f} MB/s"
+    return Result(
+        suite=SUITE,
+        scenario=scenario,
+        engine=ENGINE,
+        value=rate,
+        unit="MB/s",
+        seconds=step.seconds,
+        rss_growth_bytes=step.rss_growth,
+        server_cpu=step.server_cpu,
+        client_cpu=step.client_cpu,
+        other_cpu=step.other_cpu,
+        min_value=minimum,
+        max_rss_growth_mib=RSS_TARGET_MIB,
+        note=note,
+        extra={"bytes": size, "tool_peak_rss_bytes": tool_rss},
+    )
