@@ -166,15 +166,23 @@ async def _streamed(connection: Connection, job_id: int) -> AsyncIterator[JobEve
 async def _polled(
     connection: Connection, job_id: int, poll_seconds: float
 ) -> AsyncIterator[JobEvent]:
-    seen: tuple[str, str | None] | None = None
+    """A change of status or of the runtime details, each time one is seen.
+
+    The job's `runtime_details` accumulate (each report appends a line); an event
+    carries only what was added since the previous one, like the stream's events.
+    """
+    seen: tuple[str, str] | None = None
     seq = 0
     while True:
         job = await get_job(connection, job_id)
-        if (job.status, job.runtime_details) != seen:
-            seen = (job.status, job.runtime_details)
+        details = job.runtime_details or ""
+        if seen != (job.status, details):
+            before = seen[1] if seen else ""
+            added = details.removeprefix(before) if details.startswith(before) else details
+            seen = (job.status, details)
             seq += 1
             now = datetime.now(UTC).isoformat(timespec="seconds")
-            yield JobEvent(seq, now, job.status, job.runtime_details)
+            yield JobEvent(seq, now, job.status, added.strip("\n") or None)
         if job.is_terminal:
             return
         await asyncio.sleep(poll_seconds)

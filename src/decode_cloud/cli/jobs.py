@@ -114,7 +114,8 @@ async def show(args: argparse.Namespace, client: AsyncClient) -> int:
 async def _follow(client: AsyncClient, job_id: int, interval: float) -> int:
     last = None
     async for event in client.watch(job_id, interval):
-        details = f"  {event.runtime_details}" if event.runtime_details else ""
+        lines = (event.runtime_details or "").splitlines()
+        details = "".join(f"  {line}" for line in lines if line.strip())
         say(f"{event.time}  job {job_id}  {event.status}{details}")
         last = event
     if last is not None and last.status != "finished":
