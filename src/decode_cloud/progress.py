@@ -1,19 +1,17 @@
-"""Progress of transfers: silent by default, rich's bars (bytes, speed, ETA) on a terminal."""
+"""Progress of transfers: silent by default, rich's bars (bytes, speed, ETA) on a terminal.
+
+rich is imported only when bars are shown: it is a good part of the start-up time of
+a command, which scripts and small transfers pay on every run.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 class Transfer:
@@ -60,6 +58,16 @@ class RichReporter(Reporter):
     """A bar per file on standard error, with bytes, speed and time left."""
 
     def __init__(self, console: Console | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self._progress = Progress(
             TextColumn("{task.description}", style="bold"),
             BarColumn(),

@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from decode_cloud.aio import AsyncClient
 from decode_cloud.cli.output import print_downloads, print_job, print_jobs, print_json, say
 from decode_cloud.errors import JobFailed, LocalPathError
@@ -29,6 +27,8 @@ async def apps(args: argparse.Namespace, client: AsyncClient) -> int:
 
 
 def _job_file(path: Path) -> dict[str, Any]:
+    import yaml  # only here: it would slow down the start of every command
+
     try:
         loaded = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
