@@ -23,6 +23,9 @@ from decode_cloud.transport import Connection
 from decode_cloud.uploads import PARALLEL_FILES, SessionState, Uploader, UploadOutcome, plan_upload
 
 URL_VARIABLE = "DECODE_CLOUD_URL"
+READ_BUFFER = 4 * 1024 * 1024
+"""Bytes aiohttp reads from a socket before waiting for them to be consumed (64 KiB by
+default): large enough that a fast download is not paused and resumed all the time."""
 
 
 def resolve_url(url: str | None, store: CredentialStore) -> str:
@@ -58,7 +61,7 @@ class AsyncClient:
     @property
     def connection(self) -> Connection:
         if self._connection is None:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(read_bufsize=READ_BUFFER)
             self._connection = Connection(
                 self.url, self._store.get(self.url), self._store, self._session
             )

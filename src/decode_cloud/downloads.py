@@ -19,14 +19,12 @@ import aiohttp
 
 from decode_cloud.errors import DecodeCloudError
 from decode_cloud.files import is_folder, list_folder
-from decode_cloud.local_io import CHUNK_SIZE, run_bounded
+from decode_cloud.local_io import CHUNK_SIZE, run_bounded, write_chunks
 from decode_cloud.models import FileEntry
 from decode_cloud.progress import Reporter
 from decode_cloud.transport import Connection, remote_path, url_path
 
 PARALLEL_FILES = 4
-WRITE_SIZE = 4 * CHUNK_SIZE
-"""Bytes gathered before each write: fewer hops to the file thread at high speed."""
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)|bytes \*/(\d+)")
 
 
@@ -151,22 +149,10 @@ class Downloader:
         length = response.content_length
         total = None if length is None else offset + length
         transfer = self._reporter.transfer(label, total, completed=offset)
-        written = 0
         try:
-            async with aiofiles.open(partial, "ab" if offset else "wb") as handle:
-                pending: list[bytes] = []
-                pending_size = 0
-                async for chunk in response.content.iter_chunked(CHUNK_SIZE):
-                    pending.append(chunk)
-                    pending_size += len(chunk)
-                    if pending_size >= WRITE_SIZE:
-                        await handle.write(b"".join(pending))
-                        transfer.advance(pending_size)
-                        written += pending_size
-                        pending, pending_size = [], 0
-                await handle.write(b"".join(pending))
-                transfer.advance(pending_size)
-                written += pending_size
+            written = await write_chunks(
+                partial, response.content.iter_chunked(CHUNK_SIZE), offset > 0, transfer
+            )
         finally:
             transfer.finish()
         if length is not None and written != length:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
 
 import aiofiles
@@ -11,23 +12,80 @@ import aiofiles
 from decode_cloud.progress import Transfer
 
 CHUNK_SIZE = 1024 * 1024
+DEPTH = 8
+"""Chunks waiting between the disk and the network: the memory a transfer holds."""
 
 
 async def read_chunks(
     path: Path, transfer: Transfer, offset: int = 0, length: int | None = None
 ) -> AsyncIterator[bytes]:
-    """`length` bytes of `path` from `offset` (to the end when None), a chunk at a time."""
-    left = length
-    async with aiofiles.open(path, "rb") as handle:
-        await handle.seek(offset)
-        while left is None or left > 0:
-            chunk = await handle.read(CHUNK_SIZE if left is None else min(CHUNK_SIZE, left))
-            if not chunk:
-                return
-            if left is not None:
-                left -= len(chunk)
+    """`length` bytes of `path` from `offset` (to the end when None), a chunk at a time.
+
+    The disk is read ahead while the network sends: up to `DEPTH` chunks wait.
+    """
+
+    async def produce(put: Callable[[bytes], Awaitable[None]]) -> None:
+        left = length
+        async with aiofiles.open(path, "rb") as handle:
+            await handle.seek(offset)
+            while left is None or left > 0:
+                chunk = await handle.read(CHUNK_SIZE if left is None else min(CHUNK_SIZE, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
+                await put(chunk)
+
+    async for chunk in _pipelined(produce):
+        transfer.advance(len(chunk))
+        yield chunk
+
+
+async def write_chunks(
+    path: Path, chunks: AsyncIterator[bytes], append: bool, transfer: Transfer
+) -> int:
+    """Write `chunks` to `path` (after its end when `append`); the bytes written.
+
+    The network is read on while the disk writes: up to `DEPTH` chunks wait.
+    """
+    written = 0
+    async with aiofiles.open(path, "ab" if append else "wb") as handle:
+
+        async def produce(put: Callable[[bytes], Awaitable[None]]) -> None:
+            async for chunk in chunks:
+                await put(chunk)
+
+        async for chunk in _pipelined(produce):
+            await handle.write(chunk)
+            written += len(chunk)
             transfer.advance(len(chunk))
-            yield chunk
+    return written
+
+
+async def _pipelined(
+    produce: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]],
+) -> AsyncIterator[bytes]:
+    """What `produce` puts, while it goes on producing: a bounded queue between the two."""
+    queue: asyncio.Queue[bytes | Exception | None] = asyncio.Queue(maxsize=DEPTH)
+
+    async def run() -> None:
+        try:
+            await produce(queue.put)
+        except Exception as err:  # handed over: the consumer raises it
+            await queue.put(err)
+        else:
+            await queue.put(None)
+
+    producer = asyncio.create_task(run())
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        producer.cancel()
+        with suppress(asyncio.CancelledError):
+            await producer
 
 
 async def run_bounded(jobs: Iterable[Callable[[], Awaitable[None]]], parallel: int) -> None:
