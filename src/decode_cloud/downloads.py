@@ -8,7 +8,7 @@ so a file with its final name is always whole; an interrupted download leaves th
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
@@ -19,7 +19,7 @@ import aiohttp
 
 from decode_cloud.errors import DecodeCloudError
 from decode_cloud.files import is_folder, list_folder
-from decode_cloud.local_io import CHUNK_SIZE, run_bounded, write_chunks
+from decode_cloud.local_io import run_bounded, write_chunks
 from decode_cloud.models import FileEntry
 from decode_cloud.progress import Reporter
 from decode_cloud.transport import Connection, remote_path, url_path
@@ -44,6 +44,12 @@ def partial_path(local: Path) -> Path:
 def _range_start(response: aiohttp.ClientResponse) -> int:
     match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
     return int(match.group(1)) if match and match.group(1) else -1
+
+
+async def _pieces(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body as aiohttp received it, without copying it into chunks of a fixed size."""
+    async for piece, _ in response.content.iter_chunks():
+        yield piece
 
 
 async def _size_of(path: Path) -> int | None:
@@ -150,9 +156,7 @@ class Downloader:
         total = None if length is None else offset + length
         transfer = self._reporter.transfer(label, total, completed=offset)
         try:
-            written = await write_chunks(
-                partial, response.content.iter_chunked(CHUNK_SIZE), offset > 0, transfer
-            )
+            written = await write_chunks(partial, _pieces(response), offset > 0, transfer)
         finally:
             transfer.finish()
         if length is not None and written != length:
