@@ -212,9 +212,11 @@ def _result(
             note += f" (over its {CLIENT_RSS_TARGET_MIB:g} MiB target)"
         curl_rate = size / MB / curl.seconds
         minimum = CLIENT_SHARE * curl_rate
+        moving = size / MB / max(step.seconds - start_up, 1e-9)
         note += (
             f"; {rate / curl_rate:.0%} of curl's {curl_rate:,.1f} MB/s, including"
-            f" {start_up:.2f} s of interpreter start-up (`decode-cloud --help`)"
+            f" {start_up:.2f} s of interpreter start-up (`decode-cloud --help`);"
+            f" {moving:,.1f} MB/s ({moving / curl_rate:.0%}) once started"
         )
     return Result(
         suite=SUITE,
