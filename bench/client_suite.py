@@ -127,6 +127,14 @@ class _Best:
         self.peak_rss = max(self.peak_rss, peak_rss)
 
 
+def _check_and_remove(copy: Path, size: int) -> None:
+    """A downloaded copy must be whole; removed at once, so the next transfer starts alike."""
+    got = copy.stat().st_size
+    copy.unlink()
+    if got != size:
+        raise UnexpectedAnswer(f"{copy.name} has {got} bytes of {size}")
+
+
 async def _settled() -> None:
     """Flush dirty pages first, so that no transfer pays for the writes of the one before."""
     await asyncio.to_thread(os.sync)
@@ -163,14 +171,12 @@ async def run_client_suite(
             order = list(copies) if round_number % 2 == 0 else list(reversed(copies))
             for kind, transfers in (("up", uploads), ("down", downloads)):
                 for tool in order:
-                    copies[tool].unlink(missing_ok=True)
                     await _settled()
                     with measured(server.pid) as step:
                         peak = await transfers[tool]()
                     best[kind, tool].keep(step, peak)
-            for tool, copy in copies.items():
-                if copy.stat().st_size != options.file_size:
-                    raise UnexpectedAnswer(f"{tool} downloaded {copy.stat().st_size} bytes")
+                    if kind == "down":
+                        _check_and_remove(copies[tool], options.file_size)
         return _results(best, options.file_size, start_up)
 
 
