@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only files|jobs|client] [--engines sqlite,postgres] ...`"""
+"""`python -m bench [--quick] [--only files|jobs|streams|client] [--engines sqlite,postgres] ...`"""
 
 from __future__ import annotations
 
