@@ -284,6 +284,13 @@ class InMemoryJobStore(JobStore):
                 raise
             self.commits += 1
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[JobTransaction]:
+        self._check_available()
+        yield JobTransaction(
+            jobs=_InMemoryJobs(self), outbox=_InMemoryOutbox(self), events=_InMemoryEvents(self)
+        )
+
     async def ping(self) -> None:
         self._check_available()
 

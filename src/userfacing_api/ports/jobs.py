@@ -164,5 +164,13 @@ class JobStore(ABC):
         """
 
     @abstractmethod
+    def reading(self) -> AbstractAsyncContextManager[JobTransaction]:
+        """Reads outside any transaction, each statement on its own: they take no
+        write lock, so the many reads of event streams never hold up a change.
+
+        Raises `DatabaseUnavailable` when the database fails.
+        """
+
+    @abstractmethod
     async def ping(self) -> None:
         """Raise `DatabaseUnavailable` unless the database answers."""

@@ -3,7 +3,9 @@
 A stream subscribes to the event signal before it reads, then alternates
 between reading the history after the last event it sent and waiting for the
 signal. The history is the source of truth: a signal that never comes only
-delays an event until the next look, `recheck_seconds` later at most.
+delays an event until the next look, `recheck_seconds` later at most. Streams
+read outside transactions (`JobStore.reading`), so their many reads never hold
+up a change of status.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 
-from userfacing_api.domain.errors import NotFound
+from userfacing_api.domain.errors import NotFound, Unavailable
 from userfacing_api.domain.events import JobEvent
 from userfacing_api.ports.events import EventSignal
 from userfacing_api.ports.jobs import JobStore
@@ -19,6 +21,8 @@ from userfacing_api.ports.jobs import JobStore
 DEFAULT_RECHECK_SECONDS = 15.0
 PAGE = 500
 """Events read at once by a stream of all a user's jobs."""
+RETRY_SECONDS = 1.0
+"""When the database is busy or away, a stream stays open and looks again this much later."""
 
 
 class JobEventService:
@@ -40,11 +44,11 @@ class JobEventService:
 
     async def history(self, user_id: str, job_id: int) -> list[JobEvent]:
         """The job's events, oldest first; `NotFound` unless it is one of the user's jobs."""
-        async with self._store.transaction() as transaction:
-            job = await transaction.jobs.get(job_id)
+        async with self._store.reading() as reader:
+            job = await reader.jobs.get(job_id)
             if job is None or job.user_id != user_id:
                 raise NotFound(f"Job {job_id} not found")
-            return await transaction.events.of_job(job_id)
+            return await reader.events.of_job(job_id)
 
     async def follow_job(
         self, user_id: str, job_id: int, after_seq: int
@@ -61,9 +65,13 @@ class JobEventService:
     ) -> AsyncGenerator[JobEvent, None]:
         with self._signal.subscribe(user_id, job_id) as subscription, self._counted():
             while True:
-                async with self._store.transaction() as transaction:
-                    job = await transaction.jobs.get(job_id)
-                    events = await transaction.events.of_job(job_id, after_seq)
+                try:
+                    async with self._store.reading() as reader:
+                        job = await reader.jobs.get(job_id)
+                        events = await reader.events.of_job(job_id, after_seq)
+                except Unavailable:
+                    await subscription.wait(RETRY_SECONDS)
+                    continue
                 for event in events:
                     yield event
                     after_seq = event.seq
@@ -84,8 +92,12 @@ class JobEventService:
     async def _follow_user(self, user_id: str, after_seq: int) -> AsyncGenerator[JobEvent, None]:
         with self._signal.subscribe(user_id) as subscription, self._counted():
             while True:
-                async with self._store.transaction() as transaction:
-                    events = await transaction.events.of_user(user_id, after_seq, PAGE)
+                try:
+                    async with self._store.reading() as reader:
+                        events = await reader.events.of_user(user_id, after_seq, PAGE)
+                except Unavailable:
+                    await subscription.wait(RETRY_SECONDS)
+                    continue
                 for event in events:
                     yield event
                     after_seq = event.seq

@@ -167,6 +167,15 @@ class SqlJobStore(JobStore):
         if events.jobs and self._events_committed is not None:
             self._events_committed(events.jobs)
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[JobTransaction]:
+        session, dialect = self._session, self._dialect
+        yield JobTransaction(
+            jobs=_SqlJobs(session, dialect),
+            outbox=_SqlOutbox(session, dialect),
+            events=_SqlEvents(session, dialect),
+        )
+
     async def ping(self) -> None:
         """A transaction, not a lone read: on SQLite it shows another process's lock."""
         async with self._transactions() as session:
