@@ -95,6 +95,22 @@ async def a_token_expires_after_its_lifetime(url: str) -> None:
             await verifier.verify(token)
 
 
+async def a_token_from_more_than_a_minute_ahead_is_refused(url: str) -> None:
+    """A token whose `iat` lies in the future (an instance with a clock running ahead)."""
+    username = unique_username()
+    clock = FixedClock(START)
+    async with open_database(url) as database:
+        verifier, provider = await local_identity(database, clock)
+        await provider.register(username, PASSWORD, ["users"])
+        token = (await provider.issue_token(username, PASSWORD)).id_token
+        clock.advance(-60)
+        await verifier.verify(token)
+
+        clock.advance(-1)
+        with pytest.raises(Unauthenticated, match="not yet valid"):
+            await verifier.verify(token)
+
+
 async def a_username_can_be_registered_only_once(url: str) -> None:
     username = unique_username()
     async with open_database(url) as database:

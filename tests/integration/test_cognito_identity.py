@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from jose import jwt
 from moto.cognitoidp.utils import check_secret_hash
 
 from tests.fixed_clock import FixedClock
@@ -50,6 +51,11 @@ async def token_of(
     _, provider = identity
     await provider.register(username, PASSWORD, groups)
     return (await provider.issue_token(username, PASSWORD)).id_token
+
+
+def issued_at(token: str) -> datetime:
+    """The `iat` moto stamped on `token`, from the real clock at the time of issue."""
+    return datetime.fromtimestamp(jwt.get_unverified_claims(token)["iat"], UTC)
 
 
 async def boto3_login(client_id: str, username: str = ALICE) -> dict[str, Any]:
@@ -152,6 +158,29 @@ async def test_an_expired_token_is_rejected(identity: Identity, clock: FixedCloc
 
     with pytest.raises(Unauthenticated, match="expired"):
         await verifier.verify(token)
+
+
+async def test_a_token_issued_more_than_a_minute_ahead_of_our_clock_is_rejected(
+    identity: Identity, clock: FixedClock
+) -> None:
+    verifier, _ = identity
+    token = await token_of(identity)
+
+    clock.current = issued_at(token) - timedelta(seconds=61)
+
+    with pytest.raises(Unauthenticated, match="not yet valid"):
+        await verifier.verify(token)
+
+
+async def test_a_token_issued_by_a_clock_slightly_ahead_is_accepted(
+    identity: Identity, clock: FixedClock
+) -> None:
+    verifier, _ = identity
+    token = await token_of(identity)
+
+    clock.current = issued_at(token) - timedelta(seconds=55)
+
+    assert (await verifier.verify(token)).email == ALICE
 
 
 async def test_a_token_issued_to_another_app_client_is_rejected(

@@ -18,6 +18,10 @@ async def test_a_token_expires_after_its_lifetime(postgres_url: str) -> None:
     await scenarios.a_token_expires_after_its_lifetime(postgres_url)
 
 
+async def test_a_token_from_more_than_a_minute_ahead_is_refused(postgres_url: str) -> None:
+    await scenarios.a_token_from_more_than_a_minute_ahead_is_refused(postgres_url)
+
+
 async def test_a_username_can_be_registered_only_once(postgres_url: str) -> None:
     await scenarios.a_username_can_be_registered_only_once(postgres_url)
 

@@ -22,6 +22,10 @@ async def test_a_token_expires_after_its_lifetime(url: str) -> None:
     await scenarios.a_token_expires_after_its_lifetime(url)
 
 
+async def test_a_token_from_more_than_a_minute_ahead_is_refused(url: str) -> None:
+    await scenarios.a_token_from_more_than_a_minute_ahead_is_refused(url)
+
+
 async def test_a_username_can_be_registered_only_once(url: str) -> None:
     await scenarios.a_username_can_be_registered_only_once(url)
 

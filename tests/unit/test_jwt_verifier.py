@@ -112,11 +112,33 @@ async def test_leeway_tolerates_a_slightly_expired_token(
     assert principal.user_id == "0b6d-user"
 
 
-async def test_a_token_not_yet_valid_is_rejected(
-    verifier: JwksTokenVerifier, private_pem: str
+@pytest.mark.parametrize("claim", ["nbf", "iat"])
+async def test_a_token_valid_only_more_than_a_minute_from_now_is_rejected(
+    verifier: JwksTokenVerifier, private_pem: str, claim: str
 ) -> None:
+    with pytest.raises(Unauthenticated, match="not yet valid"):
+        await verifier.verify(sign(private_pem, claims(**{claim: NOW_SECONDS + 61})))
+
+
+@pytest.mark.parametrize("claim", ["nbf", "iat"])
+async def test_a_token_from_an_issuer_clock_up_to_a_minute_ahead_is_accepted(
+    verifier: JwksTokenVerifier, private_pem: str, claim: str
+) -> None:
+    principal = await verifier.verify(sign(private_pem, claims(**{claim: NOW_SECONDS + 60})))
+
+    assert principal.user_id == "0b6d-user"
+
+
+async def test_a_future_token_is_accepted_once_its_time_has_come(
+    verifier: JwksTokenVerifier, private_pem: str, clock: FixedClock
+) -> None:
+    token = sign(private_pem, claims(iat=NOW_SECONDS + 120))
     with pytest.raises(Unauthenticated):
-        await verifier.verify(sign(private_pem, claims(nbf=NOW_SECONDS + 60)))
+        await verifier.verify(token)
+
+    clock.advance(60)
+
+    assert (await verifier.verify(token)).user_id == "0b6d-user"
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,12 @@ from userfacing_api.ports.clock import Clock
 
 ALGORITHM = "RS256"
 VERIFIED_CACHE_SIZE = 4096
+CLOCK_SKEW_SECONDS = 60
+"""How far in the future `iat` or `nbf` may lie: clocks of issuer and service may differ."""
 
 _INVALID = "Invalid token"
 _EXPIRED = "Token expired"
+_NOT_YET_VALID = "Token not yet valid"
 
 # Expiry is checked against the Clock port instead (jose would read the system
 # clock, and its `require_exp` would switch its own check back on).
@@ -103,7 +106,10 @@ class JwksTokenVerifier:
         self._check_times(claims)
         if claims.get("token_use") != "id":
             raise Unauthenticated(_INVALID)
-        return _principal(claims), {name: claims[name] for name in ("exp", "nbf") if name in claims}
+        timing: dict[str, Any] = {
+            name: claims[name] for name in ("exp", "nbf", "iat") if name in claims
+        }
+        return _principal(claims), timing
 
     async def _key_of(self, token: str) -> Mapping[str, Any]:
         try:
@@ -125,10 +131,11 @@ class JwksTokenVerifier:
             raise Unauthenticated(_INVALID)
         if now >= expires + self._leeway:
             raise Unauthenticated(_EXPIRED)
-        if "nbf" in claims:
-            not_before = _seconds(claims["nbf"])
-            if not_before is None or now + self._leeway < not_before:
-                raise Unauthenticated(_INVALID)
+        for name in ("nbf", "iat"):
+            if name in claims:
+                not_before = _seconds(claims[name])
+                if not_before is None or not_before > now + CLOCK_SKEW_SECONDS:
+                    raise Unauthenticated(_NOT_YET_VALID)
 
 
 def _seconds(value: object) -> float | None:
