@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import TokenFactory
 from tests.integration.s3_support import raw_s3_client
 from userfacing_api.adapters.catalogue.reloading import ReloadingCatalogue
-from userfacing_api.adapters.catalogue.s3 import S3_CHECK_INTERVAL, load_s3_catalogue
+from userfacing_api.adapters.catalogue.s3 import load_s3_catalogue
 from userfacing_api.bootstrap import open_services
 from userfacing_api.settings import CatalogueSettings, Settings, SettingsError
 
@@ -89,16 +89,31 @@ async def test_the_reference_catalogue_loads_from_its_object(
     catalogue = await (await load_s3_catalogue(adapter_client.client, uri)).current()
 
     assert set(catalogue.document) == {"decode", "comet"}
-    assert adapter_client.operations == ["GetObject"]
+    assert adapter_client.operations == ["GetObject", "HeadObject"]
 
 
-async def test_a_changed_object_is_seen_at_the_first_check_after_the_interval_not_before(
+async def test_a_changed_object_is_seen_by_the_next_request(
     adapter_client: CountedClient, s3_client: Any, uri: str, ticks: Ticks, reference_text: str
 ) -> None:
     catalogue = await loaded(adapter_client, uri, ticks)
     await overwrite(s3_client, uri, reference_text.replace("comet:", "renamed:", 1))
 
-    ticks.now += S3_CHECK_INTERVAL - 0.1
+    changed = await catalogue.current()
+
+    assert set(changed.document) == {"decode", "renamed"}
+    assert adapter_client.operations == ["HeadObject", "GetObject"]
+
+
+async def test_with_a_check_interval_a_change_is_seen_at_the_first_check_after_it(
+    adapter_client: CountedClient, s3_client: Any, uri: str, ticks: Ticks, reference_text: str
+) -> None:
+    catalogue = await load_s3_catalogue(
+        adapter_client.client, uri, check_interval=5.0, monotonic=ticks
+    )
+    adapter_client.operations.clear()
+    await overwrite(s3_client, uri, reference_text.replace("comet:", "renamed:", 1))
+
+    ticks.now += 4.9
     before_interval = await catalogue.current()
     requests_before_interval = list(adapter_client.operations)
     ticks.now += 0.1
@@ -116,13 +131,10 @@ async def test_an_unchanged_object_is_only_checked_not_read_again(
     catalogue = await loaded(adapter_client, uri, ticks)
     first = await catalogue.current()
 
-    ticks.now += S3_CHECK_INTERVAL
     again = await catalogue.current()
-    ticks.now += S3_CHECK_INTERVAL / 2
-    await catalogue.current()
 
     assert again is first
-    assert adapter_client.operations == ["HeadObject"]
+    assert adapter_client.operations == ["HeadObject", "HeadObject"]
 
 
 async def test_an_invalid_object_at_reload_keeps_the_last_good_catalogue(
@@ -137,15 +149,13 @@ async def test_an_invalid_object_at_reload_keeps_the_last_good_catalogue(
     good = await catalogue.current()
     await overwrite(s3_client, uri, reference_text.replace("image_url:", "image_link:", 1))
 
-    ticks.now += S3_CHECK_INTERVAL
     with caplog.at_level(logging.ERROR):
         kept = await catalogue.current()
-    ticks.now += S3_CHECK_INTERVAL
     await catalogue.current()
 
     assert kept is good
     assert caplog.text.count(f"{uri}: decode.v0_10_1.train.handler.image_url: required") == 1
-    assert adapter_client.operations == ["HeadObject", "GetObject", "HeadObject"]
+    assert adapter_client.operations == ["HeadObject", "HeadObject", "GetObject", "HeadObject"]
 
 
 async def test_malformed_yaml_at_reload_keeps_the_last_good_catalogue(
@@ -159,7 +169,6 @@ async def test_malformed_yaml_at_reload_keeps_the_last_good_catalogue(
     good = await catalogue.current()
     await overwrite(s3_client, uri, "decode:\n  v1: [unclosed\n")
 
-    ticks.now += S3_CHECK_INTERVAL
     with caplog.at_level(logging.ERROR):
         kept = await catalogue.current()
 
@@ -182,10 +191,8 @@ async def test_a_deleted_object_keeps_the_last_good_catalogue_until_it_returns(
 
     with caplog.at_level(logging.ERROR):
         for _ in range(3):
-            ticks.now += S3_CHECK_INTERVAL
             assert await catalogue.current() is good
     await overwrite(s3_client, uri, reference_text.replace("comet:", "back:", 1))
-    ticks.now += S3_CHECK_INTERVAL
     returned = await catalogue.current()
 
     assert caplog.text.count(f"{uri}: no such object or bucket (404)") == 1
@@ -265,3 +272,21 @@ async def test_the_applications_endpoint_serves_the_catalogue_from_s3(
 
     assert response.status == 200
     assert await response.json() == s3_document
+
+
+async def test_an_edited_object_is_served_by_the_next_request(
+    client: Client,
+    user_headers: TokenFactory,
+    s3_client: Any,
+    s3_bucket: str,
+    s3_document: Any,
+) -> None:
+    headers = await user_headers()
+    first = await client.get("/jobs/applications", headers=headers)
+    edited = {**s3_document, "added": s3_document["decode"]}
+    await s3_client.put_object(Bucket=s3_bucket, Key=KEY, Body=yaml.safe_dump(edited).encode())
+
+    second = await client.get("/jobs/applications", headers=headers)
+
+    assert await first.json() == s3_document
+    assert await second.json() == edited

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
+from collections.abc import Hashable
 from pathlib import Path
 
 import pytest
 
+from tests.waiting import eventually
+from userfacing_api.adapters.catalogue.reloading import Document, ReloadingCatalogue
 from userfacing_api.adapters.catalogue.yaml_file import YamlFileCatalogue
 from userfacing_api.domain.applications import InvalidCatalogue
 from userfacing_api.ports.catalogue import CatalogueUnreadable
@@ -23,6 +27,29 @@ app:
         files_down: {config_id: config, data_ids: data, artifact_ids: artifact}
         files_up: {output: out}
 """
+
+
+class GatedSource:
+    """A catalogue source in memory whose checks wait until `gate` is set."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.checks = 0
+
+    @property
+    def name(self) -> str:
+        return "memory"
+
+    async def version(self) -> Hashable:
+        self.checks += 1
+        snapshot = self.text
+        await self.gate.wait()
+        return snapshot
+
+    async def read(self) -> Document:
+        return Document(text=self.text, version=self.text)
 
 
 class Ticks:
@@ -76,10 +103,32 @@ async def test_malformed_yaml_is_unreadable_with_its_line(path: Path) -> None:
         await YamlFileCatalogue.load(path)
 
 
-async def test_a_changed_file_is_read_again_after_the_check_interval(
+async def test_a_changed_file_is_seen_by_the_next_request(path: Path, ticks: Ticks) -> None:
+    catalogue = await YamlFileCatalogue.load(path, monotonic=ticks)
+    rewrite(path, VALID.replace("app:\n", "renamed:\n", 1))
+
+    assert set((await catalogue.current()).document) == {"renamed"}
+
+
+async def test_requests_during_a_check_wait_for_one_that_began_after_them() -> None:
+    """A request arriving while an older check runs must not take that check's answer."""
+    source = GatedSource(VALID)
+    catalogue = await ReloadingCatalogue.from_source(source)
+    source.gate.clear()
+    early = asyncio.create_task(catalogue.current())
+    await eventually(lambda: source.checks == 1)
+    source.text = VALID.replace("app:\n", "edited:\n", 1)
+    late = asyncio.create_task(catalogue.current())
+    source.gate.set()
+
+    assert set((await early).document) == {"app"}
+    assert set((await late).document) == {"edited"}
+
+
+async def test_a_changed_file_is_read_again_after_the_optional_check_interval(
     path: Path, ticks: Ticks
 ) -> None:
-    catalogue = await YamlFileCatalogue.load(path, monotonic=ticks)
+    catalogue = await YamlFileCatalogue.load(path, check_interval=1.0, monotonic=ticks)
     rewrite(path, VALID.replace("app:\n", "renamed:\n", 1))
 
     ticks.now += 0.5

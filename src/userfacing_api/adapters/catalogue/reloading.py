@@ -1,10 +1,13 @@
 """A catalogue kept in step with a source that may change while the service runs.
 
-Every source (a local file, an S3 object) is handled alike: the source's
-version is checked at most once per `check_interval` seconds, on the request
-that comes after it, so a request waits for at most one cheap check and, after
-an edit, one read. A source that cannot be read, is not YAML or holds an
-invalid catalogue is reported in the log, and the last valid catalogue stays.
+Every source (a local file, an S3 object) is handled alike: each request checks
+the source's version (one `stat` or `HeadObject`) and reads it again only when
+it has changed, so an edit is visible to the very next request, as with the
+original service, which read the file on every request. Requests arriving
+during a check share the next one rather than each sending their own.
+`check_interval` (default 0) lets a deployment check less often. A source that
+cannot be read, is not YAML or holds an invalid catalogue is reported in the
+log, and the last valid catalogue stays.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class ReloadingCatalogue:
         catalogue: Catalogue,
         version: Hashable,
         *,
-        check_interval: float,
+        check_interval: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
@@ -64,7 +67,8 @@ class ReloadingCatalogue:
         self._check_interval = check_interval
         self._monotonic = monotonic
         self._checked_at = monotonic()
-        self._reloading = False
+        self._checking = asyncio.Lock()
+        self._checks_started = 0
         self._on_reload: Callable[[bool], None] = _ignore
 
     def report_reloads_to(self, on_reload: Callable[[bool], None]) -> None:
@@ -76,7 +80,7 @@ class ReloadingCatalogue:
         cls,
         source: CatalogueSource,
         *,
-        check_interval: float,
+        check_interval: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> Self:
         """Read the catalogue; `CatalogueUnreadable` or `InvalidCatalogue` if it cannot serve."""
@@ -91,14 +95,15 @@ class ReloadingCatalogue:
         )
 
     async def current(self) -> Catalogue:
-        now = self._monotonic()
-        if now - self._checked_at >= self._check_interval and not self._reloading:
-            self._checked_at = now
-            self._reloading = True
-            try:
+        """The catalogue as of a check begun after this call (or within the interval)."""
+        checks_seen = self._checks_started
+        async with self._checking:
+            began_since = self._checks_started != checks_seen
+            due = self._monotonic() - self._checked_at >= self._check_interval
+            if due and not began_since:
+                self._checks_started += 1
+                self._checked_at = self._monotonic()
                 await self._reload_if_changed()
-            finally:
-                self._reloading = False
         return self._catalogue
 
     async def _reload_if_changed(self) -> None:

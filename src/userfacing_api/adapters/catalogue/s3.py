@@ -20,9 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from userfacing_api.adapters.catalogue.reloading import Document, ReloadingCatalogue
 from userfacing_api.ports.catalogue import CatalogueUnreadable
 
-S3_CHECK_INTERVAL = 5.0
-"""Seconds between two checks of the object: often enough for an edit to show soon,
-rarely enough that the requests cost nothing worth counting."""
+S3_CHECK_INTERVAL = 0.0
+"""Seconds between two checks of the object: by default every request that needs the
+catalogue checks it (one `HeadObject`), so an upload is visible to the next request."""
 
 S3_CATALOGUE_CONFIG = AioConfig(
     connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}

@@ -16,7 +16,8 @@ import aiofiles.os
 from userfacing_api.adapters.catalogue.reloading import Document, ReloadingCatalogue
 from userfacing_api.ports.catalogue import CatalogueUnreadable
 
-FILE_CHECK_INTERVAL = 1.0
+FILE_CHECK_INTERVAL = 0.0
+"""Seconds between two checks of the file: by default every request checks (one `stat`)."""
 
 Version = tuple[int, int, int]
 
