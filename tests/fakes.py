@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from jose import jwt
 
-from userfacing_api.adapters.storage.rules import check_move, check_read, check_write
+from userfacing_api.adapters.storage.rules import check_move, check_read, check_replace, check_write
 from userfacing_api.domain.applications import Catalogue
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.errors import (
@@ -165,10 +165,12 @@ class InMemoryFileStorage(FileStorage):
     async def move(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
         self._check_available()
         check_move(source, target)
-        if await self.stat(user_id, source) is None:
+        moved = await self.stat(user_id, source)
+        if moved is None:
             raise NotFound(f"{source!r} does not exist")
-        if await self.stat(user_id, target) is not None:
-            raise AlreadyExists(f"{target!r} already exists")
+        existing = await self.stat(user_id, target)
+        check_replace(target, moved.is_dir, None if existing is None else existing.type)
+        self.files.pop((user_id, target), None)
         self._make_folders(user_id, target.parent)
         _move_keys(self.files, user_id, source, target)
         _move_keys(self.folders, user_id, source, target)

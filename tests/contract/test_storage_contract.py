@@ -336,15 +336,35 @@ async def test_moving_something_missing_is_not_found(storage: FileStorage) -> No
         await storage.move(ALICE, UserPath("data/missing.txt"), UserPath("data/b.txt"))
 
 
-async def test_moving_onto_an_existing_path_is_refused(storage: FileStorage) -> None:
+async def test_moving_a_file_onto_an_existing_file_replaces_it(storage: FileStorage) -> None:
+    await storage.write(ALICE, UserPath("data/a.txt"), chunks_of(b"new"))
+    await storage.write(ALICE, UserPath("data/b.txt"), chunks_of(b"older content"))
+
+    await storage.move(ALICE, UserPath("data/a.txt"), UserPath("data/b.txt"))
+
+    assert await storage.stat(ALICE, UserPath("data/a.txt")) is None
+    assert await read_all(storage, ALICE, UserPath("data/b.txt")) == b"new"
+    assert await tree(storage, ALICE) == {"data": None, "data/b.txt": 3}
+
+
+async def test_moving_onto_a_folder_or_a_folder_onto_a_file_is_refused(
+    storage: FileStorage,
+) -> None:
     await storage.write(ALICE, UserPath("data/a.txt"), chunks_of(b"a"))
-    await storage.write(ALICE, UserPath("data/b.txt"), chunks_of(b"b"))
+    await storage.make_folder(ALICE, UserPath("data/folder"))
+    await storage.make_folder(ALICE, UserPath("data/empty"))
 
     with pytest.raises(AlreadyExists):
-        await storage.move(ALICE, UserPath("data/a.txt"), UserPath("data/b.txt"))
+        await storage.move(ALICE, UserPath("data/a.txt"), UserPath("data/folder"))
+    with pytest.raises(AlreadyExists):
+        await storage.move(ALICE, UserPath("data/empty"), UserPath("data/a.txt"))
 
-    assert await read_all(storage, ALICE, UserPath("data/a.txt")) == b"a"
-    assert await read_all(storage, ALICE, UserPath("data/b.txt")) == b"b"
+    assert await tree(storage, ALICE) == {
+        "data": None,
+        "data/a.txt": 1,
+        "data/folder": None,
+        "data/empty": None,
+    }
 
 
 async def test_moving_a_folder_into_itself_is_refused(storage: FileStorage) -> None:

@@ -82,3 +82,34 @@ async def eventually(condition: Callable[[], bool], *, what: str) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+async def a_rename_onto_a_file_replaces_it_unless_told_not_to(
+    client: Client, headers: dict[str, str]
+) -> None:
+    """The original's behaviour, and `If-None-Match: *` asking for no-clobber (412)."""
+    await uploaded(client, headers, "data/", "a.txt", b"new a")
+    await uploaded(client, headers, "data/", "b.txt", b"old b")
+    await uploaded(client, headers, "data/", "c.txt", b"c")
+
+    kept = await client.put(
+        "/files/data/c.txt",
+        json={"path": "data/b.txt"},
+        headers={**headers, "If-None-Match": "*"},
+    )
+    replaced = await client.put("/files/data/a.txt", json={"path": "data/b.txt"}, headers=headers)
+
+    assert kept.status == 412, await kept.text()
+    assert isinstance((await kept.json())["detail"], str)
+    assert replaced.status == 200, await replaced.text()
+    assert await replaced.json() == {"path": "data/b.txt", "type": "file", "size": "5 Bytes"}
+    download = await client.get("/files/data/b.txt/download", headers=headers)
+    assert await download.read() == b"new a"
+    listed = await client.get("/files/data/", headers=headers)
+    assert [entry["path"] for entry in await listed.json()] == ["data/b.txt", "data/c.txt"]
+    moved_to_free_path = await client.put(
+        "/files/data/c.txt",
+        json={"path": "data/d.txt"},
+        headers={**headers, "If-None-Match": "*"},
+    )
+    assert moved_to_free_path.status == 200

@@ -10,6 +10,7 @@ from aiohttp import ClientResponse
 from tests.conftest import TokenFactory
 from tests.http.files_helpers import Client, upload, uploaded, user_root
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of, with_files_down
+from tests.http.validation import validation_errors
 from userfacing_api.settings import Settings
 
 JSON = {"Content-Type": "application/json"}
@@ -92,7 +93,9 @@ async def test_an_upload_whose_file_name_is_not_utf8_is_refused_and_stores_nothi
         headers={**headers, "Content-Type": "multipart/form-data; boundary=b"},
     )
 
-    assert await detail_of(response, 422) == "Path must be valid UTF-8 text"
+    assert await validation_errors(response) == [
+        (["form", "file"], "Path must be valid UTF-8 text")
+    ]
     assert list((user_root(settings, headers) / "data").iterdir()) == []
 
 
@@ -206,7 +209,9 @@ async def test_a_path_segment_longer_than_255_utf8_bytes_is_a_422_not_a_storage_
 
     response = await client.request(method, path, headers=headers)
 
-    assert await detail_of(response, 422) == "Path segment is longer than 255 bytes"
+    [(loc, msg)] = await validation_errors(response)
+    assert loc[0] == "path"
+    assert msg == "Path segment is longer than 255 bytes"
 
 
 async def test_renaming_from_or_to_a_segment_longer_than_255_utf8_bytes_is_a_422(
@@ -222,8 +227,9 @@ async def test_renaming_from_or_to_a_segment_longer_than_255_utf8_bytes_is_a_422
         f"/files/data/{WIDE_NAME}", json={"path": "data/b.tif"}, headers=headers
     )
 
-    assert await detail_of(to_wide, 422) == "Path segment is longer than 255 bytes"
-    assert await detail_of(from_wide, 422) == "Path segment is longer than 255 bytes"
+    too_long = "Path segment is longer than 255 bytes"
+    assert await validation_errors(to_wide) == [(["body", "path"], too_long)]
+    assert await validation_errors(from_wide) == [(["path", "path"], too_long)]
 
 
 async def test_a_job_reading_a_folder_named_beyond_255_utf8_bytes_is_a_422(
@@ -234,7 +240,9 @@ async def test_a_job_reading_a_folder_named_beyond_255_utf8_bytes_is_a_422(
 
     response = await client.post("/jobs", json=body, headers=headers)
 
-    assert "longer than 255 bytes" in await detail_of(response, 422)
+    [(loc, msg)] = await validation_errors(response)
+    assert loc == ["body", "attributes", "files_down", "config_id"]
+    assert "longer than 255 bytes" in msg
 
 
 async def test_a_file_name_of_up_to_255_utf8_bytes_is_stored(

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp import FormData
 
 from tests.conftest import TokenFactory
-from tests.http.files_helpers import Client, upload, uploaded
+from tests.http.files_helpers import (
+    Client,
+    a_rename_onto_a_file_replaces_it_unless_told_not_to,
+    upload,
+    uploaded,
+)
+from tests.http.validation import validation_errors
 
 ROOT_LISTING = [
     {"path": "artifact/", "type": "directory", "size": ""},
@@ -115,8 +122,7 @@ async def test_a_listing_query_that_is_not_a_boolean_is_rejected(
 
     response = await client.get("/files/data/?recursive=maybe", headers=headers)
 
-    assert response.status == 422
-    assert "recursive" in (await response.json())["detail"]
+    assert await validation_errors(response) == [(["query", "recursive"], "Not a valid boolean.")]
 
 
 async def test_a_download_answers_the_bytes_with_their_metadata(
@@ -216,6 +222,33 @@ async def test_the_upload_url_uploads_into_the_folder(
     assert await download.read() == b"sent directly"
 
 
+@pytest.mark.parametrize(
+    ("asked", "upload_path", "stored"),
+    [
+        ("/files/config//url", "/files/config/upload", "config/param.yaml"),
+        ("/files/data//exp1//url", "/files/data/exp1/upload", "data/exp1/param.yaml"),
+    ],
+)
+async def test_the_upload_url_of_a_folder_written_loosely_is_clean(
+    client: Client, user_headers: TokenFactory, asked: str, upload_path: str, stored: str
+) -> None:
+    headers = await user_headers()
+
+    response = await client.post(asked, headers=headers)
+    request = await response.json()
+    form = FormData(request["data"])
+    form.add_field("file", b"gain: 2", filename="param.yaml")
+    sent = await client.session.request(
+        request["method"], request["url"], headers=request["headers"], data=form
+    )
+
+    assert response.status == 201, request
+    assert request["url"] == str(client.make_url(upload_path))
+    assert "//" not in request["url"].removeprefix("http://")
+    assert sent.status == 201
+    assert (await sent.json())["path"] == stored
+
+
 async def test_an_upload_url_outside_the_upload_folders_is_rejected(
     client: Client, user_headers: TokenFactory
 ) -> None:
@@ -223,7 +256,7 @@ async def test_an_upload_url_outside_the_upload_folders_is_rejected(
 
     response = await client.post("/files/output/exp/url", headers=headers)
 
-    assert response.status == 422
+    assert [loc for loc, _ in await validation_errors(response)] == [["path", "type"]]
 
 
 async def test_uploads_go_only_into_config_data_and_artifact(
@@ -285,7 +318,8 @@ async def test_an_upload_without_a_file_field_is_rejected(
         await client.post("/files/data/x/upload", headers=headers),
     ]
 
-    assert [response.status for response in responses] == [422, 422, 422, 422]
+    for response in responses:
+        assert [loc for loc, _ in await validation_errors(response)] == [["form", "file"]]
     for response in responses:
         assert "detail" in await response.json()
     assert await listing(client, headers, "/files/data/") == []
@@ -361,7 +395,7 @@ async def test_a_folder_is_not_created_outside_the_upload_folders(
 
     response = await client.post("/files/log/mine/", headers=headers)
 
-    assert response.status == 422
+    assert [loc for loc, _ in await validation_errors(response)] == [["path", "type"]]
     assert await listing(client, headers, "/files/log/") == []
 
 
@@ -419,18 +453,24 @@ async def test_non_empty_and_top_folders_cannot_be_renamed(
     ]
 
 
-async def test_a_rename_onto_an_existing_path_is_a_conflict(
+async def test_a_rename_onto_a_file_replaces_it_unless_told_not_to(
+    client: Client, user_headers: TokenFactory
+) -> None:
+    await a_rename_onto_a_file_replaces_it_unless_told_not_to(client, await user_headers())
+
+
+async def test_a_rename_onto_a_folder_is_a_conflict(
     client: Client, user_headers: TokenFactory
 ) -> None:
     headers = await user_headers()
     await uploaded(client, headers, "data/", "a.txt", b"a")
-    await uploaded(client, headers, "data/", "b.txt", b"b")
+    await uploaded(client, headers, "data/b.txt", "inside.txt", b"b")
 
     response = await client.put("/files/data/a.txt", json={"path": "data/b.txt"}, headers=headers)
 
     assert response.status == 409
-    download = await client.get("/files/data/b.txt/download", headers=headers)
-    assert await download.read() == b"b"
+    download = await client.get("/files/data/a.txt/download", headers=headers)
+    assert await download.read() == b"a"
 
 
 async def test_a_rename_without_a_new_path_is_rejected(
@@ -442,8 +482,8 @@ async def test_a_rename_without_a_new_path_is_rejected(
     no_body = await client.put("/files/data/a.txt", headers=headers)
     empty = await client.put("/files/data/a.txt", json={"path": ""}, headers=headers)
 
-    assert no_body.status == 422
-    assert empty.status == 422
+    assert [loc for loc, _ in await validation_errors(no_body)] == [["body", "path"]]
+    assert [loc for loc, _ in await validation_errors(empty)] == [["body", "path"]]
 
 
 async def test_a_file_and_a_folder_are_deleted(client: Client, user_headers: TokenFactory) -> None:
@@ -513,6 +553,7 @@ async def test_every_files_endpoint_is_documented(client: Client) -> None:
         ("/files/{path}", "put"),
         ("/files/{path}", "delete"),
         ("/files/{type}/{dir}/upload", "post"),
+        ("/files/{type}/upload", "post"),
         ("/files/{type}/{dir}/url", "post"),
         ("/files/{type}/{dir}/", "post"),
     }

@@ -14,6 +14,7 @@ from tests.databases import database_url as database_url
 from tests.databases import empty_database
 from tests.fakes import RecordingNotifier, RecordingWorkerQueue
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of
+from tests.http.validation import validation_errors
 from tests.waiting import eventually
 from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.settings import Settings, load_settings
@@ -118,16 +119,19 @@ async def test_an_unknown_job_is_404(client: Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"job_id": 1, "status": "exploded", "runtime_details": None},
-        {"status": "running"},
-        {"job_id": "one", "status": "running"},
+        ({"job_id": 1, "status": "exploded", "runtime_details": None}, "status"),
+        ({"status": "running"}, "job_id"),
+        ({"job_id": "one", "status": "running"}, "job_id"),
     ],
 )
-async def test_a_malformed_report_is_422(client: Client, body: dict[str, Any]) -> None:
+async def test_a_malformed_report_is_422_in_the_list_shape(
+    client: Client, body: dict[str, Any], field: str
+) -> None:
     response = await client.put("/_job_status", json=body, headers=KEY)
-    assert response.status == 422
+
+    assert [loc for loc, _ in await validation_errors(response)] == [["body", field]]
 
 
 async def test_reports_set_dates_once_and_append_details(

@@ -16,6 +16,7 @@ from tests.databases import database_url as database_url
 from tests.databases import empty_database
 from tests.fakes import RecordingWorkerQueue
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of, with_files_down
+from tests.http.validation import validation_errors
 from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.ports.worker_queue import DeliveryRejected, DeliveryUnavailable
 from userfacing_api.settings import Settings
@@ -162,79 +163,125 @@ async def test_a_missing_priority_becomes_zero_and_ids_may_be_left_out(
 
 
 @pytest.mark.parametrize(
-    "application",
+    ("application", "field", "named"),
     [
-        {"application": "nope", "version": "v0_10_1", "entrypoint": "train"},
-        {"application": "decode", "version": "v9", "entrypoint": "train"},
-        {"application": "decode", "version": "v0_10_1", "entrypoint": "nope"},
+        (
+            {"application": "nope", "version": "v0_10_1", "entrypoint": "train"},
+            "application",
+            "nope",
+        ),
+        ({"application": "decode", "version": "v9", "entrypoint": "train"}, "version", "v9"),
+        (
+            {"application": "decode", "version": "v0_10_1", "entrypoint": "nope"},
+            "entrypoint",
+            "nope",
+        ),
     ],
 )
-async def test_an_unknown_application_version_or_entrypoint_is_422(
-    client: Client, alice: dict[str, str], application: dict[str, str]
+async def test_an_unknown_application_version_or_entrypoint_is_422_in_the_list_shape(
+    client: Client, alice: dict[str, str], application: dict[str, str], field: str, named: str
 ) -> None:
     response = await client.post("/jobs", json=job_body(application=application), headers=alice)
 
-    assert response.status == 422
-    assert "nope" in (await response.json())["detail"] or "v9" in (await response.json())["detail"]
+    [(loc, msg)] = await validation_errors(response)
+    assert loc == ["body", "application", field]
+    assert named in msg
 
 
-async def test_a_forbidden_env_var_is_422(client: Client, alice: dict[str, str]) -> None:
+async def test_a_forbidden_env_var_is_422_in_the_list_shape(
+    client: Client, alice: dict[str, str]
+) -> None:
     attributes = {"files_down": {"config_id": "exp1"}, "env_vars": {"LD_PRELOAD": "x"}}
     response = await client.post("/jobs", json=job_body(attributes=attributes), headers=alice)
 
-    assert response.status == 422
-    assert "LD_PRELOAD" in (await response.json())["detail"]
+    [(loc, msg)] = await validation_errors(response)
+    assert loc == ["body", "attributes", "env_vars", "LD_PRELOAD"]
+    assert "LD_PRELOAD" in msg
 
 
 @pytest.mark.parametrize("priority", [-1, 6])
-async def test_a_priority_outside_zero_to_five_is_422(
+async def test_a_priority_outside_zero_to_five_is_422_in_the_list_shape(
     client: Client, alice: dict[str, str], priority: int
 ) -> None:
     response = await client.post("/jobs", json=job_body(priority=priority), headers=alice)
 
-    assert response.status == 422
-    assert "priority" in (await response.json())["detail"]
+    [(loc, msg)] = await validation_errors(response)
+    assert loc == ["body", "priority"]
+    assert "priority" in msg
+
+
+_FILES_DOWN = ["body", "attributes", "files_down"]
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "loc"),
     [
-        {"job_name": "../escape"},
-        {"job_name": "/abs"},
-        {"job_name": "a\\b"},
-        {"job_name": "a\x00b"},
-        {"attributes": with_files_down(config_id="../../other/config/exp1")},
-        {"attributes": with_files_down(config_id="/etc")},
-        {"attributes": with_files_down(config_id="exp1", data_ids=["..\\..\\x"])},
-        {"attributes": with_files_down(config_id="exp1", artifact_ids=["m/../../.."])},
+        ({"job_name": "../escape"}, ["body", "job_name"]),
+        ({"job_name": "/abs"}, ["body", "job_name"]),
+        ({"job_name": "a\\b"}, ["body", "job_name"]),
+        ({"job_name": "a\x00b"}, ["body", "job_name"]),
+        (
+            {"attributes": with_files_down(config_id="../../other/config/exp1")},
+            [*_FILES_DOWN, "config_id"],
+        ),
+        ({"attributes": with_files_down(config_id="/etc")}, [*_FILES_DOWN, "config_id"]),
+        (
+            {"attributes": with_files_down(config_id="exp1", data_ids=["a", "..\\..\\x"])},
+            [*_FILES_DOWN, "data_ids", 1],
+        ),
+        (
+            {"attributes": with_files_down(config_id="exp1", artifact_ids=["m/../../.."])},
+            [*_FILES_DOWN, "artifact_ids", 0],
+        ),
     ],
 )
 async def test_paths_that_could_leave_the_callers_tree_are_422(
-    client: Client, alice: dict[str, str], changes: dict[str, Any], queue: RecordingWorkerQueue
+    client: Client,
+    alice: dict[str, str],
+    changes: dict[str, Any],
+    loc: list[Any],
+    queue: RecordingWorkerQueue,
 ) -> None:
     response = await client.post("/jobs", json=job_body(**changes), headers=alice)
 
-    assert response.status == 422
+    assert [place for place, _ in await validation_errors(response)] == [loc]
     assert queue.calls == 0
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "errors"),
     [
-        {"job_name": "run1"},
-        job_body(environment="mars"),
-        job_body(priority="high"),
-        job_body(attributes={"env_vars": {}}),
-        job_body(application={"application": "decode"}),
+        (
+            {"job_name": "run1"},
+            [
+                (["body", "application"], "Field required"),
+                (["body", "attributes"], "Field required"),
+            ],
+        ),
+        (
+            job_body(environment="mars"),
+            [(["body", "environment"], "Must be one of: cloud, local.")],
+        ),
+        (job_body(priority="high"), [(["body", "priority"], "Not a valid integer.")]),
+        (
+            job_body(attributes={"env_vars": {}}),
+            [(["body", "attributes", "files_down"], "Field required")],
+        ),
+        (
+            job_body(application={"application": "decode"}),
+            [
+                (["body", "application", "entrypoint"], "Field required"),
+                (["body", "application", "version"], "Field required"),
+            ],
+        ),
     ],
 )
-async def test_a_body_not_matching_the_schema_is_422(
-    client: Client, alice: dict[str, str], body: dict[str, Any]
+async def test_a_body_not_matching_the_schema_is_422_in_the_list_shape(
+    client: Client, alice: dict[str, str], body: dict[str, Any], errors: list[Any]
 ) -> None:
     response = await client.post("/jobs", json=body, headers=alice)
 
-    assert response.status == 422
-    assert "detail" in await response.json()
+    assert sorted(await validation_errors(response)) == errors
 
 
 @pytest.mark.parametrize(
@@ -328,7 +375,17 @@ async def test_a_bad_page_is_422(
     client: Client, alice: dict[str, str], query: dict[str, str]
 ) -> None:
     response = await client.get("/jobs", params=query, headers=alice)
-    assert response.status == 422
+
+    [(loc, _)] = await validation_errors(response)
+    assert loc == ["query", *query]
+
+
+async def test_a_job_id_that_is_not_a_number_is_422_in_the_list_shape(
+    client: Client, alice: dict[str, str]
+) -> None:
+    response = await client.get("/jobs/abc", headers=alice)
+
+    assert [loc for loc, _ in await validation_errors(response)] == [["path", "job_id"]]
 
 
 async def test_a_job_is_described_to_its_owner_only(

@@ -249,3 +249,35 @@ async def test_a_user_runs_a_job_from_upload_to_clean_up(
     assert await keys_below(s3, bucket, f"{PREFIX}/{user}/config/c1/") == [
         f"{PREFIX}/{user}/config/c1/param.yaml"
     ]
+
+
+async def test_single_files_of_s3_are_job_inputs_placed_by_their_names(
+    client: Client,
+    app_client: AppClient,
+    fake_worker_api: FakeWorkerApi,
+    bucket: str,
+) -> None:
+    await client.post("/user", data={"username": ALICE, "password": PASSWORD})
+    headers = await log_in_with_cognito(client, app_client)
+    tree = f"s3://{bucket}/{PREFIX}/{user_id_of(headers)}"
+    async with aiohttp.ClientSession() as http:
+        for folder in INPUTS:
+            await upload_through_presigned_post(client, http, headers, folder)
+    files_down = {"config_id": "c1/param.yaml", "data_ids": ["d1/frames.tif"], "artifact_ids": []}
+    body = job_body(attributes={"files_down": files_down, "env_vars": {}})
+
+    job = await json_of(await client.post("/jobs", json=body, headers=headers), 201)
+
+    [received] = await fake_worker_api.wait_for_jobs(1)
+    handler = received.body["job"]["handler"]
+    assert received.body["job"]["meta"]["job_id"] == job["id"]
+    assert handler["files_down"] == {
+        "config/param.yaml": f"{tree}/config/c1/param.yaml",
+        "data/frames.tif": f"{tree}/data/d1/frames.tif",
+    }
+    assert received.body["paths_upload"] == {
+        kind: f"{tree}/{kind}/run1" for kind in ("output", "log", "artifact")
+    }
+    missing = job_body("run2", attributes={"files_down": {"config_id": "c1/nothing.yaml"}})
+    refused = await client.post("/jobs", json=missing, headers=headers)
+    assert refused.status == 400

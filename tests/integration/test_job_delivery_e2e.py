@@ -168,6 +168,59 @@ async def test_the_worker_side_receives_the_contracts_payload(
     }
 
 
+async def test_single_file_inputs_arrive_alone_under_their_roots_by_name(
+    client: Client,
+    alice: dict[str, str],
+    settings: Settings,
+    fake_worker_api: FakeWorkerApi,
+    train_entry: dict[str, Any],
+    data_root: Path,
+) -> None:
+    user = user_id_of(alice)
+    files = UserFiles(settings)
+    await files.put(user, "data/beads/sub/frame.tif")
+    await files.put(user, "artifact/models/m1/model.pt")
+    files_down = {
+        "config_id": "exp1/param.yaml",
+        "data_ids": ["beads/sub/frame.tif", "beads"],
+        "artifact_ids": ["models/m1/model.pt"],
+    }
+    job = await start(client, alice, attributes={"files_down": files_down, "env_vars": {}})
+
+    [received] = await fake_worker_api.wait_for_jobs(1)
+
+    tree = data_root / user
+    assert received.body == {
+        "job": {
+            "app": {"cmd": train_entry["app"]["cmd"], "env": {}},
+            "handler": {
+                "image_url": train_entry["handler"]["image_url"],
+                "image_name": "decode",
+                "image_version": "v0_10_1",
+                "entrypoint": "train",
+                "files_down": {
+                    "config/param.yaml": str(tree / "config/exp1/param.yaml"),
+                    "data/frame.tif": str(tree / "data/beads/sub/frame.tif"),
+                    "data/calib.mat": str(tree / "data/beads/calib.mat"),
+                    "data/sub/frame.tif": str(tree / "data/beads/sub/frame.tif"),
+                    "artifact/model.pt": str(tree / "artifact/models/m1/model.pt"),
+                },
+                "files_up": train_entry["handler"]["files_up"],
+            },
+            "meta": {
+                "job_id": job["id"],
+                "date_created": received.body["job"]["meta"]["date_created"],
+            },
+            "hardware": dict.fromkeys(HARDWARE),
+        },
+        "environment": "cloud",
+        "group": None,
+        "priority": 1,
+        "paths_upload": {kind: str(tree / kind / "run1") for kind in ("output", "log", "artifact")},
+    }
+    assert job["attributes"]["files_down"] == files_down
+
+
 async def test_a_job_the_worker_side_rejects_is_502_with_its_detail_and_its_name_is_free(
     client: Client, alice: dict[str, str], fake_worker_api: FakeWorkerApi
 ) -> None:

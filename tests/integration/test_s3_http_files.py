@@ -12,7 +12,11 @@ import aiohttp
 import pytest
 
 from tests.conftest import TokenFactory
-from tests.http.files_helpers import Client, uploaded
+from tests.http.files_helpers import (
+    Client,
+    a_rename_onto_a_file_replaces_it_unless_told_not_to,
+    uploaded,
+)
 from tests.integration.s3_support import BUCKET_REGION, USER_DATA_PREFIX
 
 
@@ -127,3 +131,9 @@ async def test_uploaded_files_are_renamed_zipped_and_deleted(
     prefix = f"{USER_DATA_PREFIX}/{user_of(headers)}/data/exp"
     assert await keys_below(s3_client, s3_bucket, prefix) == []
     assert await json_of(await client.get("/files/data/", headers=headers), 200) == []
+
+
+async def test_a_rename_onto_a_file_replaces_it_unless_told_not_to(
+    client: Client, user_headers: TokenFactory
+) -> None:
+    await a_rename_onto_a_file_replaces_it_unless_told_not_to(client, await user_headers())

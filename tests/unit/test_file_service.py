@@ -7,7 +7,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.fakes import InMemoryFileStorage
-from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
+from userfacing_api.domain.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    PreconditionFailed,
+)
 from userfacing_api.domain.files import FileInfo, FileType
 from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.paths import ROOT_FOLDERS, UserPath
@@ -241,17 +247,44 @@ async def test_nothing_can_be_renamed_out_of_the_five_folders(service: FileServi
     assert (await service.stat(ALICE, "data/a.tif")).size == 1
 
 
-async def test_renaming_onto_an_existing_path_is_a_conflict(
+async def test_renaming_onto_an_existing_file_replaces_it(
+    service: FileService, storage: InMemoryFileStorage
+) -> None:
+    await upload(service, "data", "", "a.tif", b"a")
+    await upload(service, "data", "", "b.tif", b"old b")
+
+    renamed = await service.rename(ALICE, "data/a.tif", "data/b.tif")
+
+    assert renamed.path == "data/b.tif"
+    assert renamed.size == 1
+    assert storage.content(ALICE, "data/b.tif") == b"a"
+    with pytest.raises(NotFound):
+        await service.stat(ALICE, "data/a.tif")
+
+
+async def test_renaming_onto_an_existing_file_without_replacing_fails_the_precondition(
     service: FileService, storage: InMemoryFileStorage
 ) -> None:
     await upload(service, "data", "", "a.tif", b"a")
     await upload(service, "data", "", "b.tif", b"b")
 
+    with pytest.raises(PreconditionFailed):
+        await service.rename(ALICE, "data/a.tif", "data/b.tif", replace=False)
+
+    assert storage.content(ALICE, "data/a.tif") == b"a"
+    assert storage.content(ALICE, "data/b.tif") == b"b"
+
+
+async def test_renaming_onto_a_folder_is_a_conflict(
+    service: FileService, storage: InMemoryFileStorage
+) -> None:
+    await upload(service, "data", "", "a.tif", b"a")
+    await service.create_folder(ALICE, "data", "b.tif")
+
     with pytest.raises(AlreadyExists):
         await service.rename(ALICE, "data/a.tif", "data/b.tif")
 
-    assert storage.content("alice", "data/a.tif") == b"a"
-    assert storage.content("alice", "data/b.tif") == b"b"
+    assert storage.content(ALICE, "data/a.tif") == b"a"
 
 
 async def test_renaming_a_file_to_its_own_path_changes_nothing(service: FileService) -> None:

@@ -147,15 +147,35 @@ async def test_a_priority_outside_zero_to_five_is_refused(world: JobWorld) -> No
         ({"config_id": "nope"}, "config/nope"),
         ({"data_ids": ("beads", "nope")}, "data/nope"),
         ({"artifact_ids": ("nope",)}, "artifact/nope"),
-        ({"config_id": "exp1/param.yaml"}, "config/exp1/param.yaml"),
+        ({"config_id": "exp1/other.yaml"}, "config/exp1/other.yaml"),
     ],
 )
-async def test_a_missing_input_folder_is_a_bad_request_naming_it(
+async def test_a_missing_input_is_a_bad_request_naming_it(
     world: JobWorld, inputs: dict[str, Any], missing: str
 ) -> None:
     with pytest.raises(BadRequest, match=f"'{missing}' does not exist"):
         await world.jobs.create(ALICE, train_spec(**inputs))
     assert world.store.jobs == {}
+
+
+async def test_an_input_file_is_sent_alone_under_its_root_by_its_name(world: JobWorld) -> None:
+    await world.put_file("alice", "data/beads/deep/frames.tif")
+    await world.put_file("alice", "artifact/model/weights.pt")
+
+    await world.jobs.create(
+        ALICE,
+        train_spec(
+            config_id="exp1/param.yaml",
+            data_ids=("beads/deep/frames.tif",),
+            artifact_ids=("model/weights.pt",),
+        ),
+    )
+
+    assert world.queue.sent[0]["job"]["handler"]["files_down"] == {
+        "config/param.yaml": "memory://alice/config/exp1/param.yaml",
+        "data/frames.tif": "memory://alice/data/beads/deep/frames.tif",
+        "artifact/weights.pt": "memory://alice/artifact/model/weights.pt",
+    }
 
 
 async def test_data_and_artifact_ids_may_be_empty(world: JobWorld) -> None:

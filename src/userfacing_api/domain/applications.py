@@ -43,7 +43,8 @@ class Entrypoint:
         if forbidden:
             allowed = ", ".join(self.env) or "none"
             raise InvalidInput(
-                f"Environment variables not allowed: {', '.join(forbidden)} (allowed: {allowed})"
+                f"Environment variables not allowed: {', '.join(forbidden)} (allowed: {allowed})",
+                ("attributes", "env_vars", forbidden[0]),
             )
 
 
@@ -58,19 +59,22 @@ class Catalogue:
         versions = self.entrypoints.get(ref.application)
         if versions is None:
             raise InvalidInput(
-                f"Unknown application {ref.application!r}; available: {_names(self.entrypoints)}"
+                f"Unknown application {ref.application!r}; available: {_names(self.entrypoints)}",
+                ("application", "application"),
             )
         entrypoints = versions.get(ref.version)
         if entrypoints is None:
             raise InvalidInput(
                 f"Unknown version {ref.version!r} of {ref.application!r}; "
-                f"available: {_names(versions)}"
+                f"available: {_names(versions)}",
+                ("application", "version"),
             )
         entrypoint = entrypoints.get(ref.entrypoint)
         if entrypoint is None:
             raise InvalidInput(
                 f"Unknown entrypoint {ref.entrypoint!r} of {ref.application!r} {ref.version!r}; "
-                f"available: {_names(entrypoints)}"
+                f"available: {_names(entrypoints)}",
+                ("application", "entrypoint"),
             )
         return entrypoint
 

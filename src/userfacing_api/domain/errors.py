@@ -6,6 +6,11 @@ The HTTP adapter maps each subclass to one status code in a single place; the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+Field = tuple[str | int, ...]
+
 
 class DomainError(Exception):
     """Base of every expected, client-visible failure."""
@@ -32,7 +37,32 @@ class LimitReached(DomainError):
 
 
 class InvalidInput(DomainError):
-    """The request is well-formed but its values are not acceptable (422)."""
+    """The request is well-formed but its values are not acceptable (422).
+
+    `field` names the offending value as the use case received it: an argument
+    name followed by keys and indexes inside it (`("priority",)`,
+    `("attributes", "env_vars", "DEBUG")`). The HTTP adapter turns it into the
+    place the value came from in the request. Empty when no single value is at fault.
+    """
+
+    def __init__(self, detail: str, field: Field = ()) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+@contextmanager
+def invalid_input_about(*field: str | int) -> Iterator[None]:
+    """Attribute an `InvalidInput` that names no field to `field`."""
+    try:
+        yield
+    except InvalidInput as err:
+        if err.field:
+            raise
+        raise InvalidInput(err.detail, field) from None
+
+
+class PreconditionFailed(DomainError):
+    """A condition the client set on the request does not hold (412)."""
 
 
 class BadRequest(DomainError):

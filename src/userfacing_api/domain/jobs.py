@@ -1,7 +1,7 @@
 """Jobs: what a user asks to run, its life cycle, and the rules on both.
 
-A job reads its inputs from folders of its owner's tree (`config/<config_id>`,
-`data/<id>`, `artifact/<id>`) and writes its results to `output/<job_name>`,
+A job reads its inputs from folders or single files of its owner's tree
+(`config/<config_id>`, `data/<id>`, `artifact/<id>`) and writes its results to `output/<job_name>`,
 `log/<job_name>` and `artifact/<job_name>`. Ids and names therefore are paths,
 and they are checked here so that a job can never read, and deleting it can
 never remove, anything outside its owner's tree.
@@ -14,12 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from userfacing_api.domain.errors import Conflict, InvalidInput, LimitReached
+from userfacing_api.domain.errors import Conflict, Field, InvalidInput, LimitReached
 from userfacing_api.domain.paths import TopFolder, UserPath, normalise_path
 
 MIN_PRIORITY = 0
 MAX_PRIORITY = 5
 OUTPUT_FOLDERS: tuple[TopFolder, ...] = (TopFolder.OUTPUT, TopFolder.LOG, TopFolder.ARTIFACT)
+_FILES_DOWN: Field = ("attributes", "files_down")
 
 
 class JobStatus(StrEnum):
@@ -56,14 +57,14 @@ class ApplicationRef:
 
 @dataclass(frozen=True)
 class InputFolders:
-    """The folders a job reads, named relative to `config/`, `data/` and `artifact/`."""
+    """The folders (or single files) a job reads, relative to `config/`, `data/`, `artifact/`."""
 
     config_id: str
     data_ids: tuple[str, ...] = ()
     artifact_ids: tuple[str, ...] = ()
 
     def folders(self) -> list[tuple[str, UserPath]]:
-        """Each input folder with the `files_down` key of the catalogue that places it."""
+        """Each input path with the `files_down` key of the catalogue that places it."""
         return [
             ("config_id", TopFolder.CONFIG.path / self.config_id),
             *(("data_ids", TopFolder.DATA.path / data_id) for data_id in self.data_ids),
@@ -136,10 +137,14 @@ def checked_spec(spec: JobSpec) -> JobSpec:
     normal form, because the name is shown back to the user as given.
     """
     inputs = InputFolders(
-        config_id=_relative_path(spec.inputs.config_id, "config_id"),
-        data_ids=tuple(_relative_path(value, "data_ids") for value in spec.inputs.data_ids),
+        config_id=_relative_path(spec.inputs.config_id, (*_FILES_DOWN, "config_id")),
+        data_ids=tuple(
+            _relative_path(value, (*_FILES_DOWN, "data_ids", index))
+            for index, value in enumerate(spec.inputs.data_ids)
+        ),
         artifact_ids=tuple(
-            _relative_path(value, "artifact_ids") for value in spec.inputs.artifact_ids
+            _relative_path(value, (*_FILES_DOWN, "artifact_ids", index))
+            for index, value in enumerate(spec.inputs.artifact_ids)
         ),
     )
     _no_nul_in_text(spec)
@@ -153,11 +158,17 @@ def checked_spec(spec: JobSpec) -> JobSpec:
 
 def _no_nul_in_text(spec: JobSpec) -> None:
     """NUL cannot be stored by every database, so no job text may hold it."""
-    texts = [*spec.env_vars.keys(), *spec.env_vars.values()]
+    texts: list[tuple[Field, str]] = [
+        (("attributes", "env_vars", key), f"{key}{value}") for key, value in spec.env_vars.items()
+    ]
     if spec.hardware is not None:
-        texts += [spec.hardware.gpu_model or "", spec.hardware.gpu_archi or ""]
-    if any("\x00" in text for text in texts):
-        raise InvalidInput("Job fields must not contain NUL characters")
+        texts += [
+            (("hardware", "gpu_model"), spec.hardware.gpu_model or ""),
+            (("hardware", "gpu_archi"), spec.hardware.gpu_archi or ""),
+        ]
+    for field_path, text in texts:
+        if "\x00" in text:
+            raise InvalidInput("Job fields must not contain NUL characters", field_path)
 
 
 def with_status(job: Job, status: JobStatus, runtime_details: str | None, now: datetime) -> Job:
@@ -225,26 +236,28 @@ def check_active_jobs(active: int, limit: int | None) -> None:
 
 
 def _job_name(value: str) -> str:
-    normalised = _relative_path(value, "job_name")
+    normalised = _relative_path(value, ("job_name",))
     if normalised != value:
         raise InvalidInput(
             f"job_name must be a relative path without empty or '.' segments"
-            f" or a trailing '/', got {value!r}"
+            f" or a trailing '/', got {value!r}",
+            ("job_name",),
         )
     return normalised
 
 
-def _relative_path(value: str, what: str) -> str:
+def _relative_path(value: str, field_path: Field) -> str:
+    what = next(name for name in reversed(field_path) if isinstance(name, str))
     if "\x00" in value:
-        raise InvalidInput(f"{what} must not contain NUL characters")
+        raise InvalidInput(f"{what} must not contain NUL characters", field_path)
     if value.startswith("/"):
-        raise InvalidInput(f"{what} must be a relative path, got {value!r}")
+        raise InvalidInput(f"{what} must be a relative path, got {value!r}", field_path)
     try:
         normalised = normalise_path(value)
     except InvalidInput as err:
-        raise InvalidInput(f"{what}: {err.detail}") from None
+        raise InvalidInput(f"{what}: {err.detail}", field_path) from None
     if not normalised:
-        raise InvalidInput(f"{what} must name a folder, got {value!r}")
+        raise InvalidInput(f"{what} must name a file or folder, got {value!r}", field_path)
     return normalised
 
 
@@ -253,6 +266,7 @@ def _priority(value: int | None) -> int:
         return MIN_PRIORITY
     if not MIN_PRIORITY <= value <= MAX_PRIORITY:
         raise InvalidInput(
-            f"priority must be between {MIN_PRIORITY} and {MAX_PRIORITY}, got {value}"
+            f"priority must be between {MIN_PRIORITY} and {MAX_PRIORITY}, got {value}",
+            ("priority",),
         )
     return value

@@ -63,7 +63,11 @@ class FileStorage(ABC):
 
     @abstractmethod
     async def move(self, user_id: UserId, source: UserPath, target: UserPath) -> None:
-        """Move a file or an empty folder; creates the target's parents."""
+        """Move a file or an empty folder; creates the target's parents.
+
+        A file replaces an existing file at `target`; any other existing entry
+        there (a folder, or a file when moving a folder) raises `AlreadyExists`.
+        """
 
     @abstractmethod
     async def delete(self, user_id: UserId, path: UserPath) -> None:

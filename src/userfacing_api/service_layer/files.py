@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
-from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
+from userfacing_api.domain.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    PreconditionFailed,
+    invalid_input_about,
+)
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType
 from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.paths import ROOT_FOLDERS, UPLOAD_FOLDERS, TopFolder, UserPath
@@ -76,9 +83,10 @@ class FileService:
         self, user_id: UserId, kind: str, folder: str, filename: str, chunks: AsyncIterable[bytes]
     ) -> FileInfo:
         target_folder = _upload_folder(kind, folder)
-        name = UserPath(filename)
+        with invalid_input_about("filename"):
+            name = UserPath(filename)
         if name.is_root or "/" in name:
-            raise InvalidInput("File name must be a single path segment")
+            raise InvalidInput("File name must be a single path segment", ("filename",))
         await self.ensure_user_tree(user_id)
         path = target_folder / name
         existing = await self._storage.stat(user_id, path)
@@ -108,22 +116,37 @@ class FileService:
         await self.ensure_user_tree(user_id)
         return await self._storage.presigned_upload(user_id, path, PRESIGNED_EXPIRY_SECONDS)
 
-    async def rename(self, user_id: UserId, path: str, new_path: str) -> FileInfo:
+    async def rename(
+        self, user_id: UserId, path: str, new_path: str, *, replace: bool = True
+    ) -> FileInfo:
+        """Move a file or an empty folder to `new_path`.
+
+        An existing file at `new_path` is replaced, as the original service does,
+        unless `replace` is false (`PreconditionFailed` then); an existing folder
+        there is never replaced.
+        """
         info = await self.stat(user_id, path)
         source = UserPath(info.path)
         if source.is_reserved:
             raise NotAllowed(f"{source or '/'!r} cannot be renamed")
-        target = UserPath(new_path)
+        with invalid_input_about("new_path"):
+            target = UserPath(new_path)
         if target.is_reserved:
             raise NotAllowed(f"{target or '/'!r} is a reserved folder")
         if target.top is None:
-            raise InvalidInput(f"{target!r} must lie inside one of {', '.join(ROOT_FOLDERS)}")
+            raise InvalidInput(
+                f"{target!r} must lie inside one of {', '.join(ROOT_FOLDERS)}", ("new_path",)
+            )
         if info.is_dir and await self._storage.list(user_id, source, recursive=False):
             raise NotAllowed("Only files and empty folders can be renamed")
         if target == source:
             return info
-        if await self._storage.stat(user_id, target) is not None:
-            raise AlreadyExists(f"{target!r} already exists")
+        existing = await self._storage.stat(user_id, target)
+        if existing is not None:
+            if existing.is_dir or info.is_dir:
+                raise AlreadyExists(f"{target!r} already exists")
+            if not replace:
+                raise PreconditionFailed(f"{target!r} already exists")
         await self._storage.move(user_id, source, target)
         moved = await self._storage.stat(user_id, target)
         if moved is None:
@@ -149,5 +172,8 @@ class FileService:
 
 def _upload_folder(kind: str, folder: str) -> UserPath:
     if kind not in UPLOAD_FOLDERS:
-        raise InvalidInput(f"Type must be one of {', '.join(UPLOAD_FOLDERS)}, got {kind!r}")
-    return TopFolder(kind).path / folder
+        raise InvalidInput(
+            f"Type must be one of {', '.join(UPLOAD_FOLDERS)}, got {kind!r}", ("kind",)
+        )
+    with invalid_input_about("folder"):
+        return TopFolder(kind).path / folder

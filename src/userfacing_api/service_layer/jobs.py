@@ -196,18 +196,24 @@ class JobService:
     async def _input_files(
         self, user_id: UserId, inputs: InputFolders, entrypoint: Entrypoint
     ) -> dict[str, str]:
-        """Container path -> storage URI of every file below the job's input folders."""
+        """Container path -> storage URI of every input file.
+
+        An input folder brings every file below it, by its path relative to the
+        folder; an input file comes alone, by its name.
+        """
         files: dict[str, str] = {}
-        for kind, folder in inputs.folders():
-            info = await self._storage.stat(user_id, folder)
-            if info is None or not info.is_dir:
-                raise BadRequest(f"Input folder {folder!r} does not exist")
-            entries = await self._storage.list(user_id, folder, recursive=True)
+        for kind, path in inputs.folders():
+            root = entrypoint.files_down[kind]
+            info = await self._storage.stat(user_id, path)
+            if info is None:
+                raise BadRequest(f"Input {path!r} does not exist")
+            if not info.is_dir:
+                files[container_path(root, path.name)] = self._storage.uri(user_id, path)
+                continue
+            entries = await self._storage.list(user_id, path, recursive=True)
             for entry in sorted(entries, key=lambda entry: entry.path):
                 if not entry.is_dir:
-                    target = container_path(
-                        entrypoint.files_down[kind], folder.relative(entry.path)
-                    )
+                    target = container_path(root, path.relative(entry.path))
                     files[target] = self._storage.uri(user_id, UserPath(entry.path))
         return files
 

@@ -31,6 +31,7 @@ from userfacing_api.adapters.http.handlers import (
 )
 from userfacing_api.adapters.http.in_flight import InFlightRequests
 from userfacing_api.adapters.http.middleware import (
+    add_request_id_header,
     auth_middleware,
     error_middleware,
     request_id_middleware,
@@ -74,6 +75,7 @@ def create_http_app(
     app[ACCESS_INFO] = access_info
     app[IN_FLIGHT] = in_flight
     app[METRICS] = counters
+    app.on_response_prepare.append(add_request_id_header)
 
     async def services_context(app: web.Application) -> AsyncIterator[None]:
         async with open_services() as opened:

@@ -11,9 +11,15 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import SystemRoute
 
 from userfacing_api.adapters.http.app_keys import PRINCIPAL, REQUEST_ID, SERVICES
-from userfacing_api.adapters.http.errors import ValidationFailed, error_response, status_of
+from userfacing_api.adapters.http.errors import (
+    ValidationFailed,
+    error_response,
+    invalid_input_detail,
+    plain_detail,
+    status_of,
+)
 from userfacing_api.adapters.http.public import is_public
-from userfacing_api.domain.errors import DomainError, Unauthenticated
+from userfacing_api.domain.errors import DomainError, InvalidInput, Unauthenticated
 from userfacing_api.domain.identity import require_confirmed_user
 
 logger = logging.getLogger("userfacing_api.http")
@@ -27,18 +33,20 @@ DOCS_PREFIXES = ("/docs", "/static/swagger")
 
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Tag the request with the caller's `X-Request-ID` (if sane) or a fresh one."""
+    """Tag the request with the caller's `X-Request-ID` (if sane) or a fresh one.
+
+    `add_request_id_header` puts it on the response once that is about to be sent.
+    """
     given = request.headers.get("X-Request-ID", "")
-    request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
-    request[REQUEST_ID] = request_id
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        exc.headers["X-Request-ID"] = request_id
-        raise
-    if not response.prepared:
+    request[REQUEST_ID] = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    return await handler(request)
+
+
+async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Every response carries the request id, streamed downloads and errors included."""
+    request_id = request.get(REQUEST_ID)
+    if request_id is not None:
         response.headers["X-Request-ID"] = request_id
-    return response
 
 
 @web.middleware
@@ -46,15 +54,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Answer every failure as JSON `{"detail": ...}`; never leak a traceback."""
     try:
         return await handler(request)
+    except InvalidInput as exc:
+        return error_response(422, invalid_input_detail(request, exc))
     except DomainError as exc:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
         return error_response(status_of(exc), exc.detail, headers)
     except ValidationFailed as exc:
-        return error_response(422, exc.messages)
+        return error_response(422, exc.detail)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error_response(exc.status, exc.reason, _kept_headers(exc))
+        detail = plain_detail("body", exc.reason) if exc.status == 422 else exc.reason
+        return error_response(exc.status, detail, _kept_headers(exc))
     except Exception:
         logger.exception("unhandled error (request id %s)", request.get(REQUEST_ID))
         return error_response(500, "Internal server error")

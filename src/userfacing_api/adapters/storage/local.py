@@ -27,7 +27,12 @@ from uuid import uuid4
 import aiofiles
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
-from userfacing_api.adapters.storage.rules import check_move, check_read, check_write
+from userfacing_api.adapters.storage.rules import (
+    check_move,
+    check_read,
+    check_replace,
+    check_write,
+)
 from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound, StorageFull
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType
 from userfacing_api.domain.identity import UserId
@@ -218,8 +223,7 @@ class LocalFileStorage(FileStorage):
         with _os_errors(source):
             if entry is None or not os.path.lexists(entry):
                 raise NotFound(f"{source!r} does not exist")
-            if os.path.lexists(destination):
-                raise AlreadyExists(f"{target!r} already exists")
+            check_replace(target, os.path.isdir(entry), _entry_type(destination))
         base = self._base(user_id)
         _make_folders(os.path.dirname(destination), target, base)
         with _os_errors(source):
@@ -378,6 +382,13 @@ def _file_in_the_way(real: str, base: str) -> bool:
             return True
         current = os.path.dirname(current)
     return False
+
+
+def _entry_type(real: str) -> FileType | None:
+    """What is at `real` itself (a symlink counts as a file), None when nothing is."""
+    if not os.path.lexists(real):
+        return None
+    return FileType.DIRECTORY if stat_mode.S_ISDIR(os.lstat(real).st_mode) else FileType.FILE
 
 
 def _remove_tree(real: str) -> None:

@@ -7,7 +7,8 @@ disk and the bucket refuse the same calls with the same errors.
 
 from __future__ import annotations
 
-from userfacing_api.domain.errors import InvalidInput, NotFound
+from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound
+from userfacing_api.domain.files import FileType
 from userfacing_api.domain.paths import UserPath
 
 
@@ -31,3 +32,10 @@ def check_move(source: UserPath, target: UserPath) -> None:
         raise InvalidInput("The root folder cannot be moved")
     if source.contains(target):
         raise InvalidInput(f"{source!r} cannot be moved into itself")
+
+
+def check_replace(target: UserPath, moving_folder: bool, existing: FileType | None) -> None:
+    """Only a file replaces a file: a folder at `target`, or anything there when a folder
+    moves, stays where it is (`AlreadyExists`)."""
+    if existing is not None and (moving_folder or existing is FileType.DIRECTORY):
+        raise AlreadyExists(f"{target!r} already exists")

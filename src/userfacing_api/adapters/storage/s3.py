@@ -19,7 +19,12 @@ import aioboto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from userfacing_api.adapters.storage.rules import check_move, check_read, check_write
+from userfacing_api.adapters.storage.rules import (
+    check_move,
+    check_read,
+    check_replace,
+    check_write,
+)
 from userfacing_api.adapters.storage.s3_errors import error_code, s3_errors
 from userfacing_api.adapters.storage.s3_layout import S3Layout
 from userfacing_api.adapters.storage.s3_transfer import copy_large_object, upload_stream
@@ -216,8 +221,8 @@ class S3FileStorage(FileStorage):
         info = await self.stat(user_id, source)
         if info is None:
             raise NotFound(f"{source!r} does not exist")
-        if await self.stat(user_id, target) is not None:
-            raise AlreadyExists(f"{target!r} already exists")
+        existing = await self.stat(user_id, target)
+        check_replace(target, info.is_dir, None if existing is None else existing.type)
         await self.make_folder(user_id, target.parent)
         if info.is_dir:
             await self._move_folder(user_id, source, target)

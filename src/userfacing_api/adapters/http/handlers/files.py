@@ -15,6 +15,7 @@ from yarl import URL
 
 from userfacing_api.adapters.http.app_keys import caller_id, metrics, services
 from userfacing_api.adapters.http.downloads import counted, send_file, send_folder
+from userfacing_api.adapters.http.errors import invalid_input_at
 from userfacing_api.adapters.http.middleware import bearer_token
 from userfacing_api.adapters.http.multipart import file_field
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
@@ -37,7 +38,10 @@ routes = web.RouteTableDef()
 TAGS = ["Files"]
 DOWNLOAD_ROUTE = "files-download"
 UPLOAD_ROUTE = "files-upload"
+UPLOAD_TOP_ROUTE = "files-upload-top"
 UPLOAD_FIELD = "file"
+# Where the arguments of the upload use cases come from.
+_UPLOAD_PLACES = {"kind": ("path", "type"), "folder": ("path", "dir")}
 TYPE_PARAMETER = {
     "in": "path",
     "name": "type",
@@ -112,16 +116,33 @@ async def list_folder(request: web.Request) -> web.Response:
     ],
 )
 @response_schema(FileInfoSchema(), 201)
+@invalid_input_at(("form", UPLOAD_FIELD), filename=("form", UPLOAD_FIELD), **_UPLOAD_PLACES)
 async def upload(request: web.Request) -> web.Response:
     uploaded = await file_field(request, UPLOAD_FIELD)
     info = await services(request).files.upload(
         caller_id(request),
         request.match_info["type"],
-        request.match_info["dir"],
+        request.match_info.get("dir", ""),
         uploaded.filename,
         counted(uploaded.chunks, metrics(request).bytes_uploaded),
     )
     return web.json_response(FILE_INFO_SCHEMA.dump(info), status=201)
+
+
+@routes.post("/files/{type}/upload", name=UPLOAD_TOP_ROUTE)
+@docs(
+    tags=TAGS,
+    summary="Upload a file into config/, data/ or artifact/ itself",
+    consumes=["multipart/form-data"],
+    parameters=[
+        TYPE_PARAMETER,
+        {"in": "formData", "name": UPLOAD_FIELD, "type": "file", "required": True},
+    ],
+)
+@response_schema(FileInfoSchema(), 201)
+@invalid_input_at(("form", UPLOAD_FIELD), filename=("form", UPLOAD_FIELD), **_UPLOAD_PLACES)
+async def upload_to_top(request: web.Request) -> web.StreamResponse:
+    return await upload(request)
 
 
 @routes.post("/files/{type}/{dir:.*}/url")
@@ -131,12 +152,12 @@ async def upload(request: web.Request) -> web.Response:
     parameters=[TYPE_PARAMETER],
 )
 @response_schema(FileHTTPRequestSchema(), 201)
+@invalid_input_at(**_UPLOAD_PLACES)
 async def upload_url(request: web.Request) -> web.Response:
     kind, folder = request.match_info["type"], request.match_info["dir"]
     direct = await services(request).files.upload_request(caller_id(request), kind, folder)
     if direct is None:
-        own_url = request.app.router[UPLOAD_ROUTE].url_for(type=kind, dir=UserPath(folder))
-        direct = _through_this_api(request, "post", own_url)
+        direct = _through_this_api(request, "post", _upload_url(request, kind, folder))
     return web.json_response(FILE_REQUEST_SCHEMA.dump(direct), status=201)
 
 
@@ -147,6 +168,7 @@ async def upload_url(request: web.Request) -> web.Response:
     parameters=[TYPE_PARAMETER],
 )
 @response_schema(FileInfoSchema(), 201)
+@invalid_input_at(**_UPLOAD_PLACES)
 async def create_folder(request: web.Request) -> web.Response:
     info = await services(request).files.create_folder(
         caller_id(request), request.match_info["type"], request.match_info["dir"]
@@ -158,17 +180,34 @@ async def create_folder(request: web.Request) -> web.Response:
 @docs(
     tags=TAGS,
     summary="Rename a file or an empty folder",
+    description="An existing file at the new path is replaced, unless the request carries "
+    "`If-None-Match: *`.",
+    parameters=[
+        {
+            "in": "header",
+            "name": "If-None-Match",
+            "type": "string",
+            "required": False,
+            "description": "`*`: fail with 412 instead of replacing an existing file",
+        }
+    ],
     responses={
         404: {"description": "Nothing at this path", "schema": ErrorSchema()},
         405: {"description": "A non-empty or reserved folder", "schema": ErrorSchema()},
-        409: {"description": "The new path is taken", "schema": ErrorSchema()},
+        409: {"description": "A folder is at the new path", "schema": ErrorSchema()},
+        412: {"description": "`If-None-Match: *` and a file is at the new path"},
     },
 )
 @json_schema(RenameSchema())
 @response_schema(FileInfoSchema(), 200)
+@invalid_input_at(new_path=("body", "path"))
 async def rename(request: web.Request) -> web.Response:
+    no_clobber = request.headers.get("If-None-Match", "").strip() == "*"
     info = await services(request).files.rename(
-        caller_id(request), request.match_info["path"], request["json"]["path"]
+        caller_id(request),
+        request.match_info["path"],
+        request["json"]["path"],
+        replace=not no_clobber,
     )
     return web.json_response(FILE_INFO_SCHEMA.dump(info))
 
@@ -182,6 +221,14 @@ async def rename(request: web.Request) -> web.Response:
 async def delete(request: web.Request) -> web.Response:
     await services(request).files.delete(caller_id(request), request.match_info["path"])
     return web.Response(status=204)
+
+
+def _upload_url(request: web.Request, kind: str, folder: str) -> URL:
+    """This API's upload URL for the folder, without an empty segment for a top folder."""
+    path = UserPath(folder)
+    if path.is_root:
+        return request.app.router[UPLOAD_TOP_ROUTE].url_for(type=kind)
+    return request.app.router[UPLOAD_ROUTE].url_for(type=kind, dir=path)
 
 
 def _through_this_api(request: web.Request, method: str, own_url: URL) -> FileRequest:
