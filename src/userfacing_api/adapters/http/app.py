@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 import aiohttp_cors
 from aiohttp import web
-from aiohttp_apispec import setup_aiohttp_apispec, validation_middleware
+from aiohttp_apispec import validation_middleware
 
+from userfacing_api.adapters.http.api_docs import setup_api_docs
 from userfacing_api.adapters.http.app_keys import (
     ACCESS_INFO,
     IN_FLIGHT,
@@ -18,7 +19,6 @@ from userfacing_api.adapters.http.app_keys import (
     SERVICES,
     AccessInfo,
 )
-from userfacing_api.adapters.http.errors import raise_validation_error
 from userfacing_api.adapters.http.handlers import (
     auth,
     files,
@@ -44,6 +44,7 @@ from userfacing_api.service_layer.container import Services
 ServicesFactory = Callable[[], AbstractAsyncContextManager[Services]]
 
 MAX_FORM_BYTES = 1024 * 1024
+API_VERSION = "1.0"
 
 
 def create_http_app(
@@ -88,19 +89,7 @@ def create_http_app(
         app.add_routes(module.routes)
     app.add_routes(auth.local_user_routes(enabled=local_users))
     _restore_api_docs(app)
-    setup_aiohttp_apispec(
-        app,
-        title="DECODE OpenCloud User-facing API",
-        version="1.0",
-        url="/docs/swagger.json",
-        swagger_path="/docs",
-        error_callback=raise_validation_error,
-        securityDefinitions={
-            "bearer": {"type": "apiKey", "name": "Authorization", "in": "header"},
-            "internal": {"type": "apiKey", "name": "x-api-key", "in": "header"},
-        },
-        security=[{"bearer": []}],
-    )
+    setup_api_docs(app, version=API_VERSION)
     install_request_parser(app)
     _setup_cors(app, frontend_url)
     return app

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.web_urldispatcher import SystemRoute
 
+from userfacing_api.adapters.http.api_docs import DOCS_PATH, STATIC_PATH
 from userfacing_api.adapters.http.app_keys import PRINCIPAL, REQUEST_ID, SERVICES
 from userfacing_api.adapters.http.errors import (
     ValidationFailed,
@@ -28,7 +29,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SAFE_METHODS = ("GET", "HEAD")
-DOCS_PREFIXES = ("/docs", "/static/swagger")
+DOCS_PREFIXES = (DOCS_PATH, STATIC_PATH)
 
 
 @web.middleware

@@ -42,6 +42,7 @@ UPLOAD_TOP_ROUTE = "files-upload-top"
 UPLOAD_FIELD = "file"
 # Where the arguments of the upload use cases come from.
 _UPLOAD_PLACES = {"kind": ("path", "type"), "folder": ("path", "dir")}
+NOT_FOUND = {"description": "Nothing at this path", "schema": ErrorSchema()}
 TYPE_PARAMETER = {
     "in": "path",
     "name": "type",
@@ -64,7 +65,7 @@ TYPE_PARAMETER = {
         200: {"description": "The file's bytes, or the folder as a zip archive"},
         206: {"description": "The requested byte range"},
         304: {"description": "The client's copy is current"},
-        404: {"description": "Nothing at this path", "schema": ErrorSchema()},
+        404: NOT_FOUND,
         416: {"description": "The range lies beyond the end of the file", "schema": ErrorSchema()},
     },
 )
@@ -78,7 +79,7 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/files/{path:.*}/url")
-@docs(tags=TAGS, summary="A request that downloads the file directly")
+@docs(tags=TAGS, summary="A request that downloads the file directly", responses={404: NOT_FOUND})
 @response_schema(FileHTTPRequestSchema(), 200)
 async def download_url(request: web.Request) -> web.Response:
     user_id = caller_id(request)
@@ -91,7 +92,11 @@ async def download_url(request: web.Request) -> web.Response:
 
 
 @routes.get("/files/{path:.*}")
-@docs(tags=TAGS, summary="List a folder; /files/ lists the root")
+@docs(
+    tags=TAGS,
+    summary="List a folder; /files/ lists the root",
+    responses={404: {"description": "No folder at this path", "schema": ErrorSchema()}},
+)
 @querystring_schema(ListQuerySchema())
 @response_schema(FileInfoSchema(many=True), 200)
 async def list_folder(request: web.Request) -> web.Response:
@@ -192,13 +197,16 @@ async def create_folder(request: web.Request) -> web.Response:
         }
     ],
     responses={
-        404: {"description": "Nothing at this path", "schema": ErrorSchema()},
+        404: NOT_FOUND,
         405: {"description": "A non-empty or reserved folder", "schema": ErrorSchema()},
         409: {"description": "A folder is at the new path", "schema": ErrorSchema()},
-        412: {"description": "`If-None-Match: *` and a file is at the new path"},
+        412: {
+            "description": "`If-None-Match: *` and a file is at the new path",
+            "schema": ErrorSchema(),
+        },
     },
 )
-@json_schema(RenameSchema())
+@json_schema(RenameSchema(), example={"path": "data/exp1/movie.tif"}, add_to_refs=True)
 @response_schema(FileInfoSchema(), 200)
 @invalid_input_at(new_path=("body", "path"))
 async def rename(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from aiohttp_apispec import (
     response_schema,
 )
 
+from userfacing_api.adapters.http.api_docs import RAW_SCHEMA
 from userfacing_api.adapters.http.app_keys import caller_id, principal, services
 from userfacing_api.adapters.http.conditional import json_with_etag
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
@@ -30,13 +31,47 @@ NOT_MODIFIED = {"description": "Unchanged since the `ETag` given in `If-None-Mat
 # Built once: creating a JobSchema costs about ten times as much as a dump with it.
 JOB_SCHEMA = JobSchema()
 JOBS_SCHEMA = JobSchema(many=True)
+CATALOGUE_SCHEMA = {
+    "type": "object",
+    "description": "Applications by name",
+    "additionalProperties": {
+        "type": "object",
+        "description": "Versions by name",
+        "additionalProperties": {
+            "type": "object",
+            "description": "Entrypoints by name",
+            "additionalProperties": {
+                "type": "object",
+                "description": "How the entrypoint runs: app (cmd, env), handler "
+                "(image_url, files_down, files_up), aws_resources",
+            },
+        },
+    },
+}
+JOB_EXAMPLE = {
+    "job_name": "beads-train",
+    "environment": None,
+    "priority": 1,
+    "application": {"application": "decode", "version": "v0_10_1", "entrypoint": "train"},
+    "attributes": {
+        "files_down": {"config_id": "exp1", "data_ids": ["exp1"], "artifact_ids": []},
+        "env_vars": {},
+    },
+    "hardware": None,
+}
+"""Runs once `config/exp1/` and `data/exp1/` hold files (as in the README's walk-through)."""
 
 
 @routes.get("/jobs/applications")
 @docs(
     tags=TAGS,
     summary="The application catalogue",
-    responses={200: {"description": "{application: {version: {entrypoint: {...}}}} as configured"}},
+    responses={
+        200: {
+            "description": "{application: {version: {entrypoint: {...}}}} as configured",
+            RAW_SCHEMA: CATALOGUE_SCHEMA,
+        }
+    },
 )
 async def list_applications(request: web.Request) -> web.Response:
     return web.json_response(dict(await services(request).jobs.applications()))
@@ -47,7 +82,7 @@ async def list_applications(request: web.Request) -> web.Response:
     tags=TAGS,
     summary="Start a job",
     responses={
-        400: {"description": "An input folder does not exist", "schema": ErrorSchema()},
+        400: {"description": "An input does not exist", "schema": ErrorSchema()},
         409: {"description": "You already have a job of this name", "schema": ErrorSchema()},
         429: {
             "description": "You have as many active jobs as USER_ACTIVE_JOBS_LIMIT allows",
@@ -60,7 +95,7 @@ async def list_applications(request: web.Request) -> web.Response:
         502: {"description": "The worker-facing API rejected the job", "schema": ErrorSchema()},
     },
 )
-@json_schema(JobCreateSchema())
+@json_schema(JobCreateSchema(), example=JOB_EXAMPLE, add_to_refs=True)
 @response_schema(JobSchema(), 201)
 async def create_job(request: web.Request) -> web.Response:
     spec = request["json"]
