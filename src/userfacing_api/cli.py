@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
+import socket
 import sys
 from collections.abc import Mapping
 
@@ -48,9 +50,38 @@ def serve(settings: Settings) -> None:
         header_timeout=settings.server.header_read_timeout,
         body_idle_timeout=settings.server.body_idle_timeout,
     )
-    asyncio.run(serve_app(create_app(settings), options, RequestIdAccessLogger))
+    listening = listening_socket(options.host, options.port)
+    asyncio.run(serve_app(create_app(settings), options, RequestIdAccessLogger, listening))
     # Everything is closed: nothing is left for the interpreter's own teardown to do.
     exit_now(EXIT_CLEAN)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The bound socket to serve on, taken before anything starts.
+
+    A port that is taken stops the process with one line naming `HOST:PORT`,
+    before the database or any other resource is opened.
+    """
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        listening = socket.socket(family, kind, protocol)
+    except OSError as err:
+        raise SettingsError("HOST", f"cannot listen on {host}:{port}: {_reason(err)}") from None
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+    except OSError as err:
+        listening.close()
+        raise SettingsError("PORT", f"cannot listen on {host}:{port}: {_reason(err)}") from None
+    return listening
+
+
+def _reason(err: OSError) -> str:
+    if err.errno == errno.EADDRINUSE:
+        return "the address is already in use (is another instance running?)"
+    return err.strerror or str(err)
 
 
 def main(argv: list[str] | None = None) -> None:

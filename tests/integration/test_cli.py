@@ -90,6 +90,7 @@ def service_environ(tmp_path: Path, reference_catalogue: Path) -> dict[str, str]
         "USER_DATA_ROOT_PATH": str(tmp_path / "user_data"),
         "APPLICATION_CONFIG_FILE": str(reference_catalogue),
         "LOG_LEVEL": "INFO",
+        "PORT": str(_free_port()),
     }
 
 
@@ -151,6 +152,23 @@ async def test_migrate_creates_the_schema_of_a_new_sqlite_database(
         versions = [row[0] for row in connection.execute("SELECT version FROM schema_migrations")]
     assert {"schema_migrations", "users", "signing_keys", "jobs", "job_deliveries"} <= tables
     assert sorted(versions) == [migration.version for migration in load_migrations("sqlite")]
+
+
+async def test_serve_on_a_port_in_use_stops_with_one_line_naming_host_and_port(
+    workdir: Path, service_environ: dict[str, str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        finished = await run_cli(
+            "serve", environ={**service_environ, "PORT": str(port)}, cwd=workdir
+        )
+
+    line = assert_one_error_line_naming(finished, "PORT")
+    assert f"127.0.0.1:{port}" in line
+    assert "already in use" in line
 
 
 async def test_serve_with_an_invalid_catalogue_stops_naming_application_config_file(

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -76,8 +77,10 @@ async def serve(
     app: web.Application,
     options: ServerOptions,
     access_log_class: type[AbstractAccessLogger],
+    listening: socket.socket,
 ) -> None:
-    """Serve `app` until a signal, then shut down as the module's docstring says."""
+    """Serve `app` on the bound socket `listening` until a signal, then shut down as
+    the module's docstring says."""
     runner = GuardedAppRunner(
         app,
         header_timeout=options.header_timeout,
@@ -91,7 +94,7 @@ async def serve(
     await runner.setup()
     try:
         first_signal = _signals()
-        site = web.TCPSite(runner, options.host, options.port)
+        site = web.SockSite(runner, listening)
         await site.start()
         logger.info("serving on http://%s:%d", options.host, options.port)
         await first_signal.wait()
