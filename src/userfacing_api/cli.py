@@ -17,6 +17,7 @@ from userfacing_api.adapters.http.access_log import RequestIdAccessLogger
 from userfacing_api.adapters.http.server import EXIT_CLEAN, ServerOptions, exit_now
 from userfacing_api.adapters.http.server import serve as serve_app
 from userfacing_api.settings import Settings, SettingsError, load_settings
+from userfacing_api.settings_report import settings_lines
 
 
 def read_environment(dotenv_path: str = ".env") -> dict[str, str]:
@@ -89,7 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="start the HTTP service")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
-    commands.add_parser("check-config", help="validate the configuration and exit")
+    commands.add_parser(
+        "check-config", help="validate the configuration, print it (secrets masked) and exit"
+    )
     arguments = parser.parse_args(argv)
     settings = _settings(read_environment())
     _configure_logging(settings.server.log_level)
@@ -102,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(migrate(settings))
             logging.getLogger("userfacing_api").info("database schema is up to date")
         else:
+            print("\n".join(settings_lines(settings)))
             print("configuration is valid")
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

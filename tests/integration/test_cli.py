@@ -111,6 +111,37 @@ async def test_check_config_accepts_the_embedded_defaults(workdir: Path) -> None
     assert finished.stderr == ""
 
 
+async def test_check_config_prints_the_effective_settings_with_secrets_masked(
+    workdir: Path,
+) -> None:
+    (workdir / ".env").write_text("USER_DATA_ROOT_PATH=var/user_data\n")
+    environ = {
+        "FILESYSTEM": "s3",
+        "S3_BUCKET": "decode-data",
+        "DATABASE_URL": "postgresql://app:db-pass-123@db.internal:5432/decode",
+        "INTERNAL_API_KEY_SECRET": "internal-key-456",
+        "EMAIL_SENDER_SERVICE": "mailjet",
+        "EMAIL_SENDER_ADDRESS": "noreply@example.org",
+        "EMAIL_SENDER_API_KEY": "mailjet-key-789",
+        "EMAIL_SENDER_SECRET_KEY": "mailjet-secret-000",
+    }
+
+    finished = await run_cli("check-config", environ=environ, cwd=workdir)
+
+    assert finished.returncode == 0, finished.stderr
+    lines = finished.stdout.splitlines()
+    assert "FILESYSTEM=s3" in lines
+    assert "USER_DATA_ROOT_PATH=var/user_data" in lines
+    assert "DATABASE_URL=postgresql://app:****@db.internal:5432/decode" in lines
+    assert "INTERNAL_API_KEY_SECRET=****" in lines
+    assert "EMAIL_SENDER_API_KEY=****" in lines
+    assert "PORT=8000" in lines
+    assert "# users' files go to: s3://decode-data/var/user_data/<user id>/" in finished.stdout
+    for secret in ("db-pass-123", "internal-key-456", "mailjet-key-789", "mailjet-secret-000"):
+        assert secret not in finished.stdout
+    assert lines[-1] == "configuration is valid"
+
+
 async def test_a_bad_variable_stops_with_one_line_naming_it(workdir: Path) -> None:
     finished = await run_cli("check-config", environ={"FILESYSTEM": "nfs"}, cwd=workdir)
 
