@@ -43,6 +43,10 @@ UPLOAD_FIELD = "file"
 # Where the arguments of the upload use cases come from.
 _UPLOAD_PLACES = {"kind": ("path", "type"), "folder": ("path", "dir")}
 NOT_FOUND = {"description": "Nothing at this path", "schema": ErrorSchema()}
+UPLOAD_ERRORS = {
+    400: {"description": "The multipart body is malformed or cut short", "schema": ErrorSchema()},
+    409: {"description": "A folder is at the file's path", "schema": ErrorSchema()},
+}
 TYPE_PARAMETER = {
     "in": "path",
     "name": "type",
@@ -119,6 +123,7 @@ async def list_folder(request: web.Request) -> web.Response:
         TYPE_PARAMETER,
         {"in": "formData", "name": UPLOAD_FIELD, "type": "file", "required": True},
     ],
+    responses=UPLOAD_ERRORS,
 )
 @response_schema(FileInfoSchema(), 201)
 @invalid_input_at(("form", UPLOAD_FIELD), filename=("form", UPLOAD_FIELD), **_UPLOAD_PLACES)
@@ -143,6 +148,7 @@ async def upload(request: web.Request) -> web.Response:
         TYPE_PARAMETER,
         {"in": "formData", "name": UPLOAD_FIELD, "type": "file", "required": True},
     ],
+    responses=UPLOAD_ERRORS,
 )
 @response_schema(FileInfoSchema(), 201)
 @invalid_input_at(("form", UPLOAD_FIELD), filename=("form", UPLOAD_FIELD), **_UPLOAD_PLACES)
@@ -171,6 +177,7 @@ async def upload_url(request: web.Request) -> web.Response:
     tags=TAGS,
     summary="Create a folder in config/, data/ or artifact/",
     parameters=[TYPE_PARAMETER],
+    responses={409: {"description": "A file is in the way", "schema": ErrorSchema()}},
 )
 @response_schema(FileInfoSchema(), 201)
 @invalid_input_at(**_UPLOAD_PLACES)
