@@ -18,6 +18,7 @@ PUBLIC = {
     ("/", "get"),
     ("/health", "get"),
     ("/ready", "get"),
+    ("/metrics", "get"),
     ("/access_info", "get"),
     ("/user", "post"),
     ("/token", "post"),
@@ -128,8 +129,9 @@ def test_every_operation_lists_its_error_answers_with_schemas(spec: dict[str, An
     )
     assert "404" in operations(spec)[("/jobs/{job_id}", "get")]["responses"]
     for upload in (("/files/{type}/{dir}/upload", "post"), ("/files/{type}/upload", "post")):
-        assert {"400", "409", "422"} <= set(operations(spec)[upload]["responses"])
-    assert "409" in operations(spec)[("/files/{type}/{dir}/", "post")]["responses"]
+        assert {"400", "409", "422", "507"} <= set(operations(spec)[upload]["responses"])
+    assert {"409", "507"} <= set(operations(spec)[("/files/{type}/{dir}/", "post")]["responses"])
+    assert "507" in operations(spec)[("/files/{path}", "put")]["responses"]
 
 
 def test_a_422_is_described_in_the_list_shape(spec: dict[str, Any]) -> None:

@@ -46,7 +46,9 @@ NOT_FOUND = {"description": "Nothing at this path", "schema": ErrorSchema()}
 UPLOAD_ERRORS = {
     400: {"description": "The multipart body is malformed or cut short", "schema": ErrorSchema()},
     409: {"description": "A folder is at the file's path", "schema": ErrorSchema()},
+    507: {"description": "The file storage is full", "schema": ErrorSchema()},
 }
+STORAGE_FULL = {"description": "The file storage is full", "schema": ErrorSchema()}
 TYPE_PARAMETER = {
     "in": "path",
     "name": "type",
@@ -177,7 +179,10 @@ async def upload_url(request: web.Request) -> web.Response:
     tags=TAGS,
     summary="Create a folder in config/, data/ or artifact/",
     parameters=[TYPE_PARAMETER],
-    responses={409: {"description": "A file is in the way", "schema": ErrorSchema()}},
+    responses={
+        409: {"description": "A file is in the way", "schema": ErrorSchema()},
+        507: STORAGE_FULL,
+    },
 )
 @response_schema(FileInfoSchema(), 201)
 @invalid_input_at(**_UPLOAD_PLACES)
@@ -211,6 +216,7 @@ async def create_folder(request: web.Request) -> web.Response:
             "description": "`If-None-Match: *` and a file is at the new path",
             "schema": ErrorSchema(),
         },
+        507: STORAGE_FULL,
     },
 )
 @json_schema(RenameSchema(), example={"path": "data/exp1/movie.tif"}, add_to_refs=True)
