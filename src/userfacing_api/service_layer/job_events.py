@@ -10,6 +10,7 @@ up a change of status.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 
@@ -21,6 +22,10 @@ from userfacing_api.ports.jobs import JobStore
 DEFAULT_RECHECK_SECONDS = 15.0
 PAGE = 500
 """Events read at once by a stream of all a user's jobs."""
+CONCURRENT_READS = 4
+"""Stream reads under way at once: a status change wakes every stream of its user, and
+their reads must leave the database (SQLite's one connection, PostgreSQL's pool) to the
+changes themselves."""
 RETRY_SECONDS = 1.0
 """When the database is busy or away, a stream stays open and looks again this much later."""
 
@@ -39,6 +44,7 @@ class JobEventService:
         self.heartbeat_seconds = heartbeat_seconds
         """How often an open stream sends a comment, so that proxies keep it open."""
         self._recheck = recheck_seconds
+        self._reads = asyncio.Semaphore(CONCURRENT_READS)
         self.open_streams = 0
         """Streams being followed now; a closed stream no longer counts."""
 
@@ -66,7 +72,7 @@ class JobEventService:
         with self._signal.subscribe(user_id, job_id) as subscription, self._counted():
             while True:
                 try:
-                    async with self._store.reading() as reader:
+                    async with self._reads, self._store.reading() as reader:
                         job = await reader.jobs.get(job_id)
                         events = await reader.events.of_job(job_id, after_seq)
                 except Unavailable:
@@ -93,7 +99,7 @@ class JobEventService:
         with self._signal.subscribe(user_id) as subscription, self._counted():
             while True:
                 try:
-                    async with self._store.reading() as reader:
+                    async with self._reads, self._store.reading() as reader:
                         events = await reader.events.of_user(user_id, after_seq, PAGE)
                 except Unavailable:
                     await subscription.wait(RETRY_SECONDS)
