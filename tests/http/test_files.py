@@ -11,17 +11,20 @@ from tests.conftest import TokenFactory
 from tests.http.files_helpers import (
     Client,
     a_rename_onto_a_file_replaces_it_unless_told_not_to,
+    file_info,
+    folder_info,
+    timeless,
     upload,
     uploaded,
 )
 from tests.http.validation import validation_errors
 
 ROOT_LISTING = [
-    {"path": "artifact/", "type": "directory", "size": ""},
-    {"path": "config/", "type": "directory", "size": ""},
-    {"path": "data/", "type": "directory", "size": ""},
-    {"path": "log/", "type": "directory", "size": ""},
-    {"path": "output/", "type": "directory", "size": ""},
+    folder_info("artifact/"),
+    folder_info("config/"),
+    folder_info("data/"),
+    folder_info("log/"),
+    folder_info("output/"),
 ]
 
 
@@ -54,13 +57,10 @@ async def test_an_upload_answers_the_file_info_and_appears_in_the_listing(
     response = await upload(client, headers, "data/exp1", "a.tif", b"19 bytes of content")
 
     assert response.status == 201
-    assert await response.json() == {"path": "data/exp1/a.tif", "type": "file", "size": "19 Bytes"}
-    assert await listing(client, headers, "/files/data/") == [
-        {"path": "data/exp1/", "type": "directory", "size": ""}
-    ]
-    assert await listing(client, headers, "/files/data/exp1") == [
-        {"path": "data/exp1/a.tif", "type": "file", "size": "19 Bytes"}
-    ]
+    answered = await response.json()
+    assert timeless(answered) == file_info("data/exp1/a.tif", "19 Bytes", 19)
+    assert await listing(client, headers, "/files/data/") == [folder_info("data/exp1/")]
+    assert await listing(client, headers, "/files/data/exp1") == [answered]
 
 
 async def test_sizes_are_human_readable_decimal_units(
@@ -382,9 +382,9 @@ async def test_a_folder_is_created(client: Client, user_headers: TokenFactory) -
     response = await client.post("/files/artifact/models/v1/", headers=headers)
 
     assert response.status == 201
-    assert await response.json() == {"path": "artifact/models/v1/", "type": "directory", "size": ""}
+    assert await response.json() == folder_info("artifact/models/v1/")
     assert await listing(client, headers, "/files/artifact/models/") == [
-        {"path": "artifact/models/v1/", "type": "directory", "size": ""}
+        folder_info("artifact/models/v1/")
     ]
 
 
@@ -410,7 +410,7 @@ async def test_a_rename_answers_the_file_at_its_new_path(
     )
 
     assert response.status == 200
-    assert await response.json() == {"path": "data/b/new.txt", "type": "file", "size": "7 Bytes"}
+    assert timeless(await response.json()) == file_info("data/b/new.txt", "7 Bytes", 7)
     assert [entry["path"] for entry in await listing(client, headers, "/files/data/")] == [
         "data/b/"
     ]
@@ -497,7 +497,7 @@ async def test_a_file_and_a_folder_are_deleted(client: Client, user_headers: Tok
     assert file_deleted.status == 204
     assert folder_deleted.status == 204
     assert await listing(client, headers, "/files/data/?recursive=true") == [
-        {"path": "data/exp1/", "type": "directory", "size": ""}
+        folder_info("data/exp1/")
     ]
 
 

@@ -23,6 +23,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from tests.http.files_helpers import file_info, timeless
 from tests.http.jobs_helpers import job_body, user_id_of
 from tests.integration.cognito_pool import PASSWORD, CognitoPool, cognito_client
 from tests.integration.fakes_http import FakeWorkerApi
@@ -179,9 +180,9 @@ async def test_a_user_runs_a_job_from_upload_to_clean_up(
         for folder in INPUTS:
             await upload_through_presigned_post(client, http, headers, folder)
         listed = await json_of(await client.get("/files/data/d1", headers=headers), 200)
-        assert listed == [
-            {"path": "data/d1/calib.mat", "type": "file", "size": "19 Bytes"},
-            {"path": "data/d1/frames.tif", "type": "file", "size": "64 Bytes"},
+        assert [timeless(entry) for entry in listed] == [
+            file_info("data/d1/calib.mat", "19 Bytes", 19),
+            file_info("data/d1/frames.tif", "64 Bytes", 64),
         ]
 
         body = job_body(
@@ -224,7 +225,9 @@ async def test_a_user_runs_a_job_from_upload_to_clean_up(
         ]
 
         output = await json_of(await client.get("/files/output/run1", headers=headers), 200)
-        assert output == [{"path": "output/run1/emitter.h5", "type": "file", "size": "108 Bytes"}]
+        assert [timeless(entry) for entry in output] == [
+            file_info("output/run1/emitter.h5", "108 Bytes", 108)
+        ]
         fetch = await json_of(
             await client.get("/files/output/run1/emitter.h5/url", headers=headers), 200
         )

@@ -15,6 +15,9 @@ from tests.conftest import TokenFactory
 from tests.http.files_helpers import (
     Client,
     a_rename_onto_a_file_replaces_it_unless_told_not_to,
+    file_info,
+    folder_info,
+    timeless,
     uploaded,
 )
 from tests.integration.s3_support import BUCKET_REGION, USER_DATA_PREFIX
@@ -70,9 +73,9 @@ async def test_files_sent_through_the_presigned_post_are_listed_and_fetched_by_p
                 assert sent.status in (200, 201, 204), await sent.text()
 
         listed = await json_of(await client.get("/files/data/exp", headers=headers), 200)
-        assert listed == [
-            {"path": "data/exp/a.tif", "type": "file", "size": "19 Bytes"},
-            {"path": "data/exp/b.tif", "type": "file", "size": "13 Bytes"},
+        assert [timeless(entry) for entry in listed] == [
+            file_info("data/exp/a.tif", "19 Bytes", 19),
+            file_info("data/exp/b.tif", "13 Bytes", 13),
         ]
 
         download = await json_of(
@@ -92,7 +95,7 @@ async def test_the_root_lists_the_five_folders_kept_as_folder_objects(
     listed = await json_of(await client.get("/files/", headers=headers), 200)
 
     folders = ["artifact", "config", "data", "log", "output"]
-    assert listed == [{"path": f"{name}/", "type": "directory", "size": ""} for name in folders]
+    assert listed == [folder_info(f"{name}/") for name in folders]
     root = f"{USER_DATA_PREFIX}/{user_of(headers)}/"
     assert sorted(await keys_below(s3_client, s3_bucket, root)) == [
         f"{root}{name}/" for name in folders
@@ -109,11 +112,7 @@ async def test_uploaded_files_are_renamed_zipped_and_deleted(
     renamed = await client.put(
         "/files/data/exp/a.tif", json={"path": "data/exp/c.tif"}, headers=headers
     )
-    assert await json_of(renamed, 200) == {
-        "path": "data/exp/c.tif",
-        "type": "file",
-        "size": "5 Bytes",
-    }
+    assert timeless(await json_of(renamed, 200)) == file_info("data/exp/c.tif", "5 Bytes", 5)
     old = await client.get("/files/data/exp/a.tif/download", headers=headers)
     assert old.status == 404
 

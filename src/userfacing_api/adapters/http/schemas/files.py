@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import humanize
@@ -22,15 +23,33 @@ class FileInfoSchema(Schema):
         required=True,
         metadata={"description": "Human-readable decimal size (e.g. 1.2 kB); empty for folders"},
     )
+    size_bytes = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Size in bytes; null for folders"}
+    )
+    modified = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Last modification, ISO 8601 in UTC; null for folders"},
+    )
 
     @pre_dump
-    def from_domain(self, info: FileInfo, **kwargs: Any) -> dict[str, str]:
+    def from_domain(self, info: FileInfo, **kwargs: Any) -> dict[str, Any]:
         if info.is_dir:
-            return {"path": f"{info.path}/", "type": info.type.value, "size": ""}
+            return {
+                "path": f"{info.path}/",
+                "type": info.type.value,
+                "size": "",
+                "size_bytes": None,
+                "modified": None,
+            }
+        size = info.size or 0
+        modified = info.modified
         return {
             "path": info.path,
             "type": info.type.value,
-            "size": humanize.naturalsize(info.size or 0),
+            "size": humanize.naturalsize(size),
+            "size_bytes": size,
+            "modified": None if modified is None else modified.astimezone(UTC).isoformat(),
         }
 
 
@@ -60,7 +79,7 @@ class RenameSchema(Schema):
 class FileHTTPRequestSchema(Schema):
     """A request the client sends itself to move bytes (presigned or this API's own URL)."""
 
-    method = fields.String(required=True, validate=validate.OneOf(["get", "post"]))
+    method = fields.String(required=True, validate=validate.OneOf(["get", "post", "put"]))
     url = fields.String(required=True)
     headers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     data = fields.Dict(
