@@ -29,6 +29,7 @@ from userfacing_api.domain.files import FileInfo, FileRequest, FileType
 from userfacing_api.domain.identity import IssuedToken, Principal, UserId
 from userfacing_api.domain.jobs import Job, JobFilter, JobStatus
 from userfacing_api.domain.paths import UserPath
+from userfacing_api.domain.uploads import UploadSession
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.database import DatabaseUnavailable
 from userfacing_api.ports.events import JobEventLog
@@ -45,6 +46,7 @@ from userfacing_api.ports.jobs import (
 from userfacing_api.ports.local_identity import SigningKeyStore, StoredUser, UserStore
 from userfacing_api.ports.notifier import JobEndedNotice
 from userfacing_api.ports.storage import FileStorage, StorageUnavailable
+from userfacing_api.ports.uploads import UploadStorage
 
 _Value = TypeVar("_Value")
 
@@ -220,6 +222,62 @@ def _move_keys(
     for owner, path in builtins.list(store):
         if owner == user_id and _is_at_or_below(path, source):
             store[(owner, target + path.removeprefix(source))] = store.pop((owner, path))
+
+
+class InMemoryUploadStorage(UploadStorage):
+    """Upload sessions in dicts, parts sent through the service as on the local disk.
+
+    `records` holds each session by upload id and `parts` its stored parts;
+    completed files go to the given `InMemoryFileStorage`.
+    """
+
+    def __init__(self, files: InMemoryFileStorage) -> None:
+        self.records: dict[str, UploadSession] = {}
+        self.parts: dict[str, dict[int, bytes]] = {}
+        self._files = files
+
+    async def begin(self, user_id: UserId, path: UserPath) -> str:
+        return ""
+
+    async def save(self, session: UploadSession) -> None:
+        self.records[session.upload_id] = session
+        self.parts.setdefault(session.upload_id, {})
+
+    async def load(self, user_id: UserId, upload_id: str) -> UploadSession | None:
+        session = self.records.get(upload_id)
+        return session if session is not None and session.user_id == user_id else None
+
+    async def sessions(self, user_id: UserId | None = None) -> builtins.list[UploadSession]:
+        return [s for s in self.records.values() if user_id in (None, s.user_id)]
+
+    async def part_request(
+        self, session: UploadSession, number: int, expires_in: int
+    ) -> FileRequest | None:
+        return None
+
+    async def write_part(
+        self, session: UploadSession, number: int, chunks: AsyncIterable[bytes]
+    ) -> None:
+        received = b"".join([chunk async for chunk in chunks])
+        self.parts[session.upload_id][number] = received
+
+    async def stored_parts(self, session: UploadSession) -> dict[int, int]:
+        stored = self.parts.get(session.upload_id, {})
+        return {number: len(content) for number, content in stored.items()}
+
+    async def assemble(self, session: UploadSession) -> FileInfo:
+        stored = self.parts.pop(session.upload_id)
+        ordered = [stored[number] for number in sorted(stored)]
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for content in ordered:
+                yield content
+
+        return await self._files.write(session.user_id, session.path, chunks())
+
+    async def discard(self, session: UploadSession) -> None:
+        self.records.pop(session.upload_id, None)
+        self.parts.pop(session.upload_id, None)
 
 
 class FixedClock:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -39,7 +39,9 @@ from userfacing_api.adapters.mailjet import MailjetNotifier
 from userfacing_api.adapters.metrics.prometheus import PrometheusMetrics
 from userfacing_api.adapters.null_notifier import NullNotifier
 from userfacing_api.adapters.storage.local import LocalFileStorage
-from userfacing_api.adapters.storage.s3 import open_s3_storage
+from userfacing_api.adapters.storage.local_uploads import LocalUploadStorage
+from userfacing_api.adapters.storage.s3 import S3FileStorage, open_s3_client
+from userfacing_api.adapters.storage.s3_uploads import S3UploadStorage
 from userfacing_api.adapters.worker_api import WorkerApiQueue, open_worker_api_session
 from userfacing_api.domain.applications import InvalidCatalogue
 from userfacing_api.domain.delivery import RetryPolicy
@@ -52,10 +54,12 @@ from userfacing_api.ports.jobs import JobStore
 from userfacing_api.ports.metrics import Metrics, NoMetrics
 from userfacing_api.ports.notifier import Notifier
 from userfacing_api.ports.storage import FileStorage
+from userfacing_api.ports.uploads import UploadStorage
 from userfacing_api.ports.worker_queue import WorkerQueue
 from userfacing_api.runtime.background import BackgroundTasks
 from userfacing_api.runtime.dispatcher_runner import DispatcherRunner
 from userfacing_api.runtime.leftover_sweeps import LeftoverSweeps
+from userfacing_api.runtime.periodic import Periodic
 from userfacing_api.runtime.readiness import ReadinessService
 from userfacing_api.service_layer.container import Services
 from userfacing_api.service_layer.delivery import JobDeliveries
@@ -65,6 +69,7 @@ from userfacing_api.service_layer.job_events import JobEventService
 from userfacing_api.service_layer.job_status import JobStatusService
 from userfacing_api.service_layer.jobs import JobService
 from userfacing_api.service_layer.notifications import JobEndNotifications
+from userfacing_api.service_layer.uploads import UploadService
 from userfacing_api.settings import (
     DeliverySettings,
     EmailSettings,
@@ -79,6 +84,8 @@ from userfacing_api.settings_secrets import resolve_secrets
 logger = logging.getLogger("userfacing_api")
 
 MAILJET_TIMEOUT_SECONDS = 30.0
+UPLOAD_SWEEP_INTERVAL = 600.0
+"""Seconds between two sweeps of expired upload sessions (the first runs at start-up)."""
 # The contract: ready only when the database answers within a second.
 READINESS_TIMEOUT_SECONDS = 1.0
 # A delivery's lease outlasts its call to the worker-facing API by this much.
@@ -109,6 +116,7 @@ class Adapters:
     catalogue: ApplicationCatalogue
     job_store: JobStore
     storage: FileStorage
+    uploads: UploadStorage
     token_verifier: TokenVerifier
     identity_provider: IdentityProvider | None
     """None unless user management (AUTH=1) is on."""
@@ -131,6 +139,8 @@ class Assembly:
     dispatcher: DeliveryDispatcher | None
     runner: DispatcherRunner | None
     sweeps: LeftoverSweeps
+    upload_sweeper: Periodic
+    """Discards expired upload sessions with their parts."""
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
@@ -143,6 +153,7 @@ class Assembly:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(self.tasks.close)
             await stack.enter_async_context(self.sweeps.running())
+            await stack.enter_async_context(self.upload_sweeper.running())
             if self.runner is not None:
                 await stack.enter_async_context(self.runner.running())
             yield self.services
@@ -153,6 +164,8 @@ def build(
     *,
     delivery: DeliverySettings | None = None,
     sweep_interval: float = StorageSettings.leftover_sweep_interval,
+    upload_session_ttl: float = StorageSettings.upload_session_ttl,
+    upload_max_size: int | None = None,
     jobs: JobSettings | None = None,
     event_stream_heartbeat: float = EVENT_STREAM_HEARTBEAT_SECONDS,
     jitter: Callable[[], float] = random.random,
@@ -186,8 +199,17 @@ def build(
         dispatcher = DeliveryDispatcher(store, deliveries, clock)
         runner = DispatcherRunner(dispatcher, clock, delivery.poll_interval)
         wake_dispatcher = runner.wake
+    files = FileService(adapters.storage)
+    uploads = UploadService(
+        adapters.uploads,
+        files,
+        clock,
+        ttl=timedelta(seconds=upload_session_ttl),
+        max_size=upload_max_size,
+    )
     services = Services(
-        files=FileService(adapters.storage),
+        files=files,
+        uploads=uploads,
         token_verifier=adapters.token_verifier,
         identity_provider=adapters.identity_provider,
         jobs=JobService(
@@ -213,7 +235,8 @@ def build(
         ),
     )
     sweeps = LeftoverSweeps(adapters.storage, clock, sweep_interval)
-    return Assembly(services, tasks, deliveries, dispatcher, runner, sweeps)
+    upload_sweeper = Periodic(uploads.sweep, UPLOAD_SWEEP_INTERVAL)
+    return Assembly(services, tasks, deliveries, dispatcher, runner, sweeps, upload_sweeper)
 
 
 def _nothing() -> None:
@@ -236,9 +259,7 @@ async def open_adapters(settings: Settings, **given: Unpack[Given]) -> AsyncIter
         catalogue.report_reloads_to(metrics.catalogue_reloaded)
         database = await _database(stack, settings)
         events = await _event_signal(stack, database, settings)
-        storage = given.get("storage")
-        if storage is None:
-            storage = await stack.enter_async_context(_storage(settings.storage))
+        storage, uploads = await _storages(stack, settings.storage, given.get("storage"))
         verifier, provider = given.get("identity") or await _identity(
             stack, settings.identity, database, clock
         )
@@ -247,6 +268,7 @@ async def open_adapters(settings: Settings, **given: Unpack[Given]) -> AsyncIter
             catalogue=catalogue,
             job_store=database.jobs,
             storage=storage,
+            uploads=uploads,
             token_verifier=verifier,
             identity_provider=provider if settings.identity.auth else None,
             notifier=given.get("notifier")
@@ -275,6 +297,8 @@ async def open_services(
             adapters,
             delivery=settings.delivery,
             sweep_interval=settings.storage.leftover_sweep_interval,
+            upload_session_ttl=settings.storage.upload_session_ttl,
+            upload_max_size=settings.storage.upload_max_size,
             jobs=settings.jobs,
             event_stream_heartbeat=event_stream_heartbeat,
         ).running() as services,
@@ -378,17 +402,23 @@ def _required(value: str | None, variable: str) -> str:
     return value
 
 
-def _storage(settings: StorageSettings) -> AbstractAsyncContextManager[FileStorage]:
+async def _storages(
+    stack: AsyncExitStack, settings: StorageSettings, given: FileStorage | None
+) -> tuple[FileStorage, UploadStorage]:
+    """Users' files (unless given) and upload sessions on the configured medium, ready."""
     if settings.filesystem == "s3":
         assert settings.s3_bucket is not None, "load_settings requires S3_BUCKET for s3"
-        return open_s3_storage(settings.s3_bucket, settings.s3_region, settings.user_data_root_path)
-    return _local_storage(Path(settings.user_data_root_path).resolve())
+        client = await stack.enter_async_context(open_s3_client(settings.s3_region))
+        prefix = settings.user_data_root_path
+        s3_files = given or S3FileStorage(client, settings.s3_bucket, prefix)
+        return s3_files, S3UploadStorage(client, settings.s3_bucket, prefix, s3_files)
+    root = _local_root(settings)
+    local_files = given or await LocalFileStorage.create(root)
+    return local_files, await LocalUploadStorage.create(local_files, root)
 
 
-@asynccontextmanager
-async def _local_storage(root: Path) -> AsyncIterator[FileStorage]:
-    """The local storage, its root folder created so that it is ready from the start."""
-    yield await LocalFileStorage.create(root)
+def _local_root(settings: StorageSettings) -> Path:
+    return Path(settings.user_data_root_path).resolve()
 
 
 async def _catalogue(stack: AsyncExitStack, settings: Settings) -> ReloadingCatalogue:

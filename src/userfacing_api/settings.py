@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
+from userfacing_api.domain.uploads import MAX_UPLOAD_SIZE
+
+MAX_UPLOAD_SESSION_TTL = 24 * 3600.0
+
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 MAX_SECONDS = 365 * 24 * 3600
 MAX_JOBS = 1_000_000
@@ -54,6 +58,10 @@ class StorageSettings:
     s3_region: str | None = None
     user_data_root_path: str = "var/user_data"
     leftover_sweep_interval: float = 3600.0
+    upload_session_ttl: float = 24 * 3600.0
+    """Seconds an upload session stays open."""
+    upload_max_size: int | None = None
+    """The largest file an upload session may declare; None: what the storage holds."""
 
 
 @dataclass(frozen=True)
@@ -277,7 +285,19 @@ def _storage(read: _Reader) -> StorageSettings:
         leftover_sweep_interval=read.seconds(
             "LEFTOVER_SWEEP_INTERVAL", StorageSettings.leftover_sweep_interval
         ),
+        upload_session_ttl=_upload_session_ttl(read),
+        upload_max_size=read.optional_integer("UPLOAD_MAX_SIZE", 1, MAX_UPLOAD_SIZE),
     )
+
+
+def _upload_session_ttl(read: _Reader) -> float:
+    """At most a day: the leftover sweep aborts S3 multipart uploads older than that."""
+    ttl = read.seconds("UPLOAD_SESSION_TTL", StorageSettings.upload_session_ttl)
+    if ttl > MAX_UPLOAD_SESSION_TTL:
+        raise SettingsError(
+            "UPLOAD_SESSION_TTL", f"got {ttl:g}, accepted: at most {MAX_UPLOAD_SESSION_TTL:g}"
+        )
+    return ttl
 
 
 def _database(read: _Reader) -> DatabaseSettings:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.contract.upload_backends import UPLOAD_BACKENDS, UploadWorld
 from tests.fakes import InMemoryFileStorage
 from tests.integration.s3_support import contract_s3_storage
 from userfacing_api.adapters.storage.local import LocalFileStorage
@@ -50,3 +51,10 @@ STORAGE_BACKENDS: dict[str, StorageFactory] = {
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[FileStorage]:
     async with STORAGE_BACKENDS[request.param](request, tmp_path) as backend:
         yield backend
+
+
+@pytest.fixture(params=list(UPLOAD_BACKENDS))
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UploadWorld]:
+    """Upload sessions on each real storage."""
+    async with UPLOAD_BACKENDS[request.param](request, tmp_path) as made:
+        yield made

@@ -31,7 +31,7 @@ PREFLIGHT_HEADERS = {
     "Access-Control-Request-Headers": "authorization,content-type",
 }
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-DOC_TAGS = {"Files", "Jobs", "Authentication", "Internal", "Misc"}
+DOC_TAGS = {"Files", "Uploads", "Jobs", "Authentication", "Internal", "Misc"}
 
 with_frontend = pytest.mark.parametrize(
     "environ", [{"FRONTEND_URL": FRONTEND}], indirect=True, ids=["frontend"]

@@ -166,5 +166,11 @@ def test_user_ids_that_are_not_one_plain_segment_are_refused(raw: str) -> None:
         UserId(raw)
 
 
+@pytest.mark.parametrize("raw", [".upload-sessions", ".hidden"])
+def test_user_ids_starting_with_a_dot_are_left_to_the_services_own_folders(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        UserId(raw)
+
+
 def test_a_user_id_is_the_text_it_was_made_of() -> None:
     assert UserId("0b5a7c1e-alice") == "0b5a7c1e-alice"

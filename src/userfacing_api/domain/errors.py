@@ -69,6 +69,14 @@ class BadRequest(DomainError):
     """The request refers to something that makes it impossible to carry out (400)."""
 
 
+class TooLarge(DomainError):
+    """The request would store more than is allowed in one file (413)."""
+
+
+class Incomplete(DomainError):
+    """Something the operation needs is not there yet, e.g. parts of an upload (409)."""
+
+
 class NotAllowed(DomainError):
     """The operation is not permitted on this resource (405)."""
 

@@ -13,13 +13,14 @@ USERS_GROUP = "users"
 class UserId(str):
     """The id of a user whose files or jobs are at stake; `UserId(raw)` raises `InvalidInput`.
 
-    It names the top folder of the user's tree, so it must be one plain path segment.
+    It names the top folder of the user's tree, so it must be one plain path segment;
+    names starting with a dot are left to the service's own folders (upload sessions).
     """
 
     __slots__ = ()
 
     def __new__(cls, raw: str) -> UserId:
-        if not raw or "/" in raw or normalise_path(raw) != raw:
+        if not raw or "/" in raw or raw.startswith(".") or normalise_path(raw) != raw:
             raise InvalidInput("User id cannot name a folder")
         return str.__new__(cls, raw)
 

@@ -10,6 +10,7 @@ from userfacing_api.service_layer.files import FileService
 from userfacing_api.service_layer.job_events import JobEventService
 from userfacing_api.service_layer.job_status import JobStatusService
 from userfacing_api.service_layer.jobs import JobService
+from userfacing_api.service_layer.uploads import UploadService
 
 
 class Readiness(Protocol):
@@ -21,6 +22,7 @@ class Readiness(Protocol):
 @dataclass(frozen=True)
 class Services:
     files: FileService
+    uploads: UploadService
     token_verifier: TokenVerifier
     identity_provider: IdentityProvider | None
     jobs: JobService

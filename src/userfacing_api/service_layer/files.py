@@ -89,10 +89,26 @@ class FileService:
             raise InvalidInput("File name must be a single path segment", ("filename",))
         await self.ensure_user_tree(user_id)
         path = target_folder / name
-        existing = await self._storage.stat(user_id, path)
-        if existing is not None and existing.is_dir:
-            raise AlreadyExists(f"A folder already exists at {path!r}")
+        await self._refuse_folder_at(user_id, path)
         return await self._storage.write(user_id, path, chunks)
+
+    async def upload_target(
+        self, user_id: UserId, path: str, *, make_parents: bool = False
+    ) -> UserPath:
+        """The path of a file about to be uploaded, checked as `upload` checks it.
+
+        With `make_parents`, the folders above it are created too.
+        """
+        target = UserPath(path)
+        kind, _, rest = target.partition("/")
+        _upload_folder(kind, "")
+        if not rest:
+            raise InvalidInput(f"The path must name a file inside {kind or 'a folder'}/")
+        await self.ensure_user_tree(user_id)
+        await self._refuse_folder_at(user_id, target)
+        if make_parents:
+            await self._storage.make_folder(user_id, target.parent)
+        return target
 
     async def create_folder(self, user_id: UserId, kind: str, folder: str) -> FileInfo:
         path = _upload_folder(kind, folder)
@@ -168,6 +184,11 @@ class FileService:
     async def _empty(self, user_id: UserId, folder: UserPath) -> None:
         for entry in await self._storage.list(user_id, folder, recursive=False):
             await self._storage.delete(user_id, UserPath(entry.path))
+
+    async def _refuse_folder_at(self, user_id: UserId, path: UserPath) -> None:
+        existing = await self._storage.stat(user_id, path)
+        if existing is not None and existing.is_dir:
+            raise AlreadyExists(f"A folder already exists at {path!r}")
 
 
 def _upload_folder(kind: str, folder: str) -> UserPath:

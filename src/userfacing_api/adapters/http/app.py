@@ -28,6 +28,7 @@ from userfacing_api.adapters.http.handlers import (
     metrics,
     misc,
     readiness,
+    uploads,
 )
 from userfacing_api.adapters.http.in_flight import InFlightRequests
 from userfacing_api.adapters.http.middleware import (
@@ -85,7 +86,7 @@ def create_http_app(
 
     app.cleanup_ctx.append(services_context)
     # `/jobs/events` before `/jobs/{job_id}`, which would take it for a job id.
-    for module in (misc, readiness, metrics, auth, files, job_events, jobs, internal):
+    for module in (misc, readiness, metrics, auth, files, uploads, job_events, jobs, internal):
         app.add_routes(module.routes)
     app.add_routes(auth.local_user_routes(enabled=local_users))
     _restore_api_docs(app)

@@ -23,6 +23,8 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.InvalidInput: 422,
     errors.BadRequest: 400,
     errors.PreconditionFailed: 412,
+    errors.TooLarge: 413,
+    errors.Incomplete: 409,
     errors.NotAllowed: 405,
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,

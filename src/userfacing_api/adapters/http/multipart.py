@@ -19,7 +19,7 @@ UPLOAD_CHUNK_SIZE = 1024 * 1024
 
 # What reading a body raises when the client sends garbage (bad boundaries, part
 # headers that do not parse) or goes away midway.
-_BODY_ERRORS = (ValueError, ConnectionError, ClientPayloadError, HttpProcessingError)
+BODY_ERRORS = (ValueError, ConnectionError, ClientPayloadError, HttpProcessingError)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ async def file_field(request: web.Request, field: str) -> UploadedFile:
     while True:
         try:
             part = await reader.next()
-        except _BODY_ERRORS as err:
+        except BODY_ERRORS as err:
             raise BadRequest("The multipart/form-data body is malformed") from err
         if part is None:
             raise InvalidInput(f"The form has no {field!r} file")
@@ -63,5 +63,5 @@ async def _chunks(reader: MultipartReader, part: BodyPartReader) -> AsyncIterato
         while chunk := await part.read_chunk(UPLOAD_CHUNK_SIZE):
             yield chunk
         await reader.next()
-    except _BODY_ERRORS as err:
+    except BODY_ERRORS as err:
         raise BadRequest("The upload was interrupted or its body is malformed") from err

@@ -336,7 +336,14 @@ class S3FileStorage(FileStorage):
 async def open_s3_storage(
     bucket: str, region: str | None, prefix: str
 ) -> AsyncIterator[S3FileStorage]:
-    """An S3 storage on `bucket` whose client lives as long as the context.
+    """An S3 storage on `bucket` whose client lives as long as the context."""
+    async with open_s3_client(region) as client:
+        yield S3FileStorage(client, bucket, prefix)
+
+
+@asynccontextmanager
+async def open_s3_client(region: str | None) -> AsyncIterator[Any]:
+    """An S3 client for the storage adapters, open as long as the context.
 
     Credentials and endpoint come from the standard AWS configuration
     (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` point it at a stand-in server).
@@ -350,7 +357,7 @@ async def open_s3_storage(
     )
     session = aioboto3.Session()
     async with session.client("s3", region_name=region, config=config) as client:
-        yield S3FileStorage(client, bucket, prefix)
+        yield client
 
 
 def _file_info(path: str, size: int, modified: datetime, etag: str) -> FileInfo:

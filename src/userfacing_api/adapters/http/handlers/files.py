@@ -16,8 +16,8 @@ from yarl import URL
 from userfacing_api.adapters.http.app_keys import caller_id, metrics, services
 from userfacing_api.adapters.http.downloads import counted, send_file, send_folder
 from userfacing_api.adapters.http.errors import invalid_input_at
-from userfacing_api.adapters.http.middleware import bearer_token
 from userfacing_api.adapters.http.multipart import file_field
+from userfacing_api.adapters.http.own_requests import through_this_api
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
 from userfacing_api.adapters.http.schemas.files import (
     FileHTTPRequestSchema,
@@ -25,7 +25,6 @@ from userfacing_api.adapters.http.schemas.files import (
     ListQuerySchema,
     RenameSchema,
 )
-from userfacing_api.domain.files import FileRequest
 from userfacing_api.domain.paths import UPLOAD_FOLDERS, UserPath
 
 # Built once: creating a schema costs more than dumping a response with it.
@@ -93,7 +92,7 @@ async def download_url(request: web.Request) -> web.Response:
     direct = await services(request).files.download_request(user_id, raw_path)
     if direct is None:
         own_url = request.app.router[DOWNLOAD_ROUTE].url_for(path=UserPath(raw_path))
-        direct = _through_this_api(request, "get", own_url)
+        direct = through_this_api(request, "get", own_url)
     return web.json_response(FILE_REQUEST_SCHEMA.dump(direct))
 
 
@@ -170,7 +169,7 @@ async def upload_url(request: web.Request) -> web.Response:
     kind, folder = request.match_info["type"], request.match_info["dir"]
     direct = await services(request).files.upload_request(caller_id(request), kind, folder)
     if direct is None:
-        direct = _through_this_api(request, "post", _upload_url(request, kind, folder))
+        direct = through_this_api(request, "post", _upload_url(request, kind, folder))
     return web.json_response(FILE_REQUEST_SCHEMA.dump(direct), status=201)
 
 
@@ -250,14 +249,3 @@ def _upload_url(request: web.Request, kind: str, folder: str) -> URL:
     if path.is_root:
         return request.app.router[UPLOAD_TOP_ROUTE].url_for(type=kind)
     return request.app.router[UPLOAD_ROUTE].url_for(type=kind, dir=path)
-
-
-def _through_this_api(request: web.Request, method: str, own_url: URL) -> FileRequest:
-    """A request to this API itself, carrying the caller's credentials."""
-    authorization = request.headers.get("Authorization") or f"Bearer {bearer_token(request)}"
-    return FileRequest(
-        method=method,
-        url=str(request.url.join(own_url)),
-        headers={"authorization": authorization},
-        data={},
-    )
