@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -83,6 +84,34 @@ class Api:
             ) as response:
                 await _check(response, 201, f"upload {folder}/{filename}")
                 return response.status
+
+    async def upload_in_session(
+        self, path: str, size: int, block: bytes, parallelism: int
+    ) -> tuple[int, int]:
+        """Send a file through an upload session, `parallelism` parts at a time.
+
+        Returns the number of parts and the size the completed file reports.
+        """
+        session = await self.json("POST", "/uploads", 201, json={"path": path, "size": size})
+        upload_id, part_size = session["upload_id"], session["part_size"]
+        numbers = iter(range(1, session["part_count"] + 1))
+
+        async def sender() -> None:
+            for number in numbers:
+                request = await self.json("POST", f"/uploads/{upload_id}/parts/{number}", 200)
+                length = min(part_size, size - (number - 1) * part_size)
+                async with self.session.request(
+                    request["method"],
+                    request["url"],
+                    headers={**request["headers"], "Content-Length": str(length)},
+                    data=AsyncIterablePayload(pattern_chunks(length, block)),
+                ) as response:
+                    if response.status // 100 != 2:
+                        raise UnexpectedAnswer(f"part {number}: HTTP {response.status}")
+
+        await asyncio.gather(*(sender() for _ in range(parallelism)))
+        info = await self.json("POST", f"/uploads/{upload_id}/complete", 201)
+        return session["part_count"], int(info["size_bytes"])
 
     async def download(self, path: str) -> int:
         """GET `/files/{path}/download`, discard the bytes, return how many came."""

@@ -36,6 +36,7 @@ async def run_files_suite(
         bench = _FilesBench(api, server.pid, options)
         return [
             await bench.upload_file(),
+            await bench.upload_in_session(),
             await bench.download_file(),
             await bench.upload_folder(),
             await bench.download_folder_files(),
@@ -121,6 +122,24 @@ class _FilesBench:
             self._options.file_size,
             step,
             1,
+        )
+
+    async def upload_in_session(self) -> Result:
+        size = self._options.session_size
+        with measured(self._pid) as step:
+            parts, stored = await self._api.upload_in_session(
+                f"{FILE_FOLDER}/session.bin", size, self._block, PARALLELISM
+            )
+        if stored != size:
+            raise UnexpectedAnswer(f"the session stored {stored} bytes of {size}")
+        return self._transfer(
+            f"upload {format_size(size)} file through an upload session,"
+            f" {PARALLELISM} parts in parallel",
+            size,
+            step,
+            2 * parts + 2,
+            note="create, part requests, parts (local storage: through the service), complete",
+            extra={"parts": parts},
         )
 
     async def download_file(self) -> Result:

@@ -19,6 +19,7 @@ class Options:
     file_size: int
     folder_size: int
     folder_files: int
+    session_size: int
     jobs: int
     streams: int
     duration: float
@@ -33,13 +34,26 @@ class _Profile:
     file_size: int
     folder_size: int
     folder_files: int
+    session_size: int
     jobs: int
     duration: float
 
 
-FULL = _Profile(file_size=GIB, folder_size=2 * GIB, folder_files=512, jobs=10_000, duration=5.0)
+FULL = _Profile(
+    file_size=GIB,
+    folder_size=2 * GIB,
+    folder_files=512,
+    session_size=2 * GIB,
+    jobs=10_000,
+    duration=5.0,
+)
 QUICK = _Profile(
-    file_size=64 * MIB, folder_size=128 * MIB, folder_files=32, jobs=1000, duration=2.0
+    file_size=64 * MIB,
+    folder_size=128 * MIB,
+    folder_files=32,
+    session_size=128 * MIB,
+    jobs=1000,
+    duration=2.0,
 )
 
 
@@ -77,6 +91,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--file-size", type=_size, help="single file size (default 1GiB)")
     parser.add_argument("--folder-size", type=_size, help="folder total size (default 2GiB)")
     parser.add_argument("--folder-files", type=int, help="files in the folder (default 512)")
+    parser.add_argument(
+        "--session-size", type=_size, help="file sent through an upload session (default 2GiB)"
+    )
     parser.add_argument("--jobs", type=int, help="jobs in the database (default 10000)")
     parser.add_argument(
         "--streams", type=int, default=1000, help="event streams held open at once (default 1000)"
@@ -94,7 +111,10 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: 64MiB file, 128MiB folder of 32 files, 1000 jobs, 2 s per scenario",
+        help=(
+            "smoke run: 64MiB file, 128MiB folder of 32 files, 128MiB upload session,"
+            " 1000 jobs, 2 s per scenario"
+        ),
     )
     parser.add_argument(
         "--postgres-dsn",
@@ -112,6 +132,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         file_size=arguments.file_size or profile.file_size,
         folder_size=arguments.folder_size or profile.folder_size,
         folder_files=arguments.folder_files or profile.folder_files,
+        session_size=arguments.session_size or profile.session_size,
         jobs=arguments.jobs or profile.jobs,
         streams=arguments.streams,
         duration=arguments.duration or profile.duration,

@@ -11,9 +11,17 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.conftest import TokenFactory
 from tests.http.files_helpers import Client, uploaded
-from userfacing_api.adapters.http.zip_stream import ZipMember, compression_level, zip_stream
+from userfacing_api.adapters.http import zip_stream as zip_stream_module
+from userfacing_api.adapters.http.zip_stream import (
+    ZipMember,
+    archive_length,
+    compression_level,
+    zip_stream,
+)
 
 
 def archive_of(content: bytes) -> dict[str, bytes]:
@@ -55,6 +63,55 @@ async def test_the_whole_tree_downloads_as_files_zip(
 
     assert response.headers["Content-Disposition"] == "attachment; filename=files.zip"
     assert archive_of(await response.read()) == {"config/c.yaml": b"c: 1", "data/x/d.txt": b"d"}
+
+
+async def test_a_folder_of_stored_members_announces_its_exact_length(
+    client: Client, user_headers: TokenFactory
+) -> None:
+    headers = await user_headers()
+    frames = os.urandom(300_000)
+    await uploaded(client, headers, "data/exp1", "frames.tif", frames)
+    await uploaded(client, headers, "data/exp1/sub", "calib.mat", b"calibration")
+    await uploaded(client, headers, "data/exp1/sub", "empty.h5", b"")
+
+    response = await client.get("/files/data/exp1/download", headers=headers)
+    content = await response.read()
+
+    assert response.status == 200
+    assert int(response.headers["Content-Length"]) == len(content)
+    assert archive_of(content) == {
+        "frames.tif": frames,
+        "sub/calib.mat": b"calibration",
+        "sub/empty.h5": b"",
+    }
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
+
+
+@pytest.mark.parametrize("zip64", [False, True], ids=["zip32", "zip64"])
+@pytest.mark.parametrize("count", [0, 1, 3])
+async def test_the_announced_length_is_exact_for_stored_members(
+    count: int, zip64: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if zip64:  # as if the members added up to more than 4 GiB
+        monkeypatch.setattr(zip_stream_module, "ZIP32_LIMIT", 0)
+    contents = {f"dir/m{index}.bin": os.urandom(1000 * index) for index in range(count)}
+    members = [member(name, content) for name, content in contents.items()]
+
+    length = await archive_length(members)
+    content = await collect(zip_stream(members))
+
+    assert length == len(content)
+    assert archive_of(content) == contents
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        versions = {info.extract_version >= zipfile.ZIP64_VERSION for info in archive.infolist()}
+        assert versions <= {zip64}
+
+
+async def test_no_length_is_announced_when_a_member_is_deflated() -> None:
+    members = [member("frames.tif", b"frames"), member("notes.txt", b"text")]
+
+    assert await archive_length(members) is None
 
 
 async def test_an_empty_folder_downloads_as_an_empty_archive(
@@ -178,7 +235,7 @@ async def test_an_abandoned_archive_closes_the_file_it_was_reading() -> None:
         finally:
             closed.set()
 
-    chunks = zip_stream([ZipMember("endless.bin", 10**9, None, endless)])
+    chunks = zip_stream([ZipMember("endless.log", 10**9, None, endless)])
     for _ in range(3):  # the first chunk is the header alone
         await anext(chunks)
     await chunks.aclose()
@@ -187,14 +244,37 @@ async def test_an_abandoned_archive_closes_the_file_it_was_reading() -> None:
     assert closed.is_set()
 
 
+async def test_an_archive_abandoned_while_checksumming_stops_reading() -> None:
+    started, closed = asyncio.Event(), asyncio.Event()
+
+    async def endless() -> AsyncIterator[bytes]:
+        started.set()
+        try:
+            while True:
+                yield b"x" * 100_000
+                await asyncio.sleep(0)
+        finally:
+            closed.set()
+
+    chunks = zip_stream([ZipMember("endless.bin", 10**12, None, endless)])
+    first = asyncio.create_task(anext(chunks))
+    await asyncio.wait_for(started.wait(), timeout=10)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(chunks.aclose(), timeout=10)
+
+    assert closed.is_set()
+
+
 async def test_a_file_over_4_gib_gets_zip64_records() -> None:
-    chunks = zip_stream([ZipMember("huge.bin", 5 * 2**30, None, lambda: source(b"tiny"))])
+    chunks = zip_stream([ZipMember("huge.txt", 5 * 2**30, None, lambda: source(b"tiny"))])
 
     content = await collect(chunks)
 
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        assert archive.getinfo("huge.bin").extract_version >= zipfile.ZIP64_VERSION
-        assert archive.read("huge.bin") == b"tiny"
+        assert archive.getinfo("huge.txt").extract_version >= zipfile.ZIP64_VERSION
+        assert archive.read("huge.txt") == b"tiny"
 
 
 def test_text_members_are_deflated_and_binary_members_stored() -> None:

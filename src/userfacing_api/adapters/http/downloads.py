@@ -21,7 +21,7 @@ from userfacing_api.adapters.http.conditional import (
 )
 from userfacing_api.adapters.http.errors import error_response
 from userfacing_api.adapters.http.ranges import RangeNotSatisfiable, requested_range
-from userfacing_api.adapters.http.zip_stream import ZipMember, zip_stream
+from userfacing_api.adapters.http.zip_stream import ZipMember, archive_length, zip_stream
 from userfacing_api.domain.files import FileInfo
 from userfacing_api.domain.identity import UserId
 from userfacing_api.service_layer.files import FileService
@@ -71,7 +71,11 @@ async def send_file(
 async def send_folder(
     request: web.Request, files: FileService, user_id: UserId, folder: FileInfo
 ) -> web.StreamResponse:
-    """Every file below `folder` in a zip archive, with paths relative to it (chunked)."""
+    """Every file below `folder` in a zip archive, with paths relative to it.
+
+    The archive announces its `Content-Length` when every member is stored
+    uncompressed; with a deflated (text) member it is sent chunked.
+    """
     entries = await files.folder_entries(user_id, folder)
     members = [
         ZipMember(
@@ -90,6 +94,9 @@ async def send_folder(
         }
     )
     response.content_type = "application/zip"
+    length = await archive_length(members)
+    if length is not None:
+        response.content_length = length
     return await stream(request, response, zip_stream(members))
 
 
