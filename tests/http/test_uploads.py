@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TokenFactory
+from tests.conftest import ClientFactory, TokenFactory
 from tests.http.files_helpers import Client, file_info, timeless
+from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.domain.uploads import MIN_PART_SIZE
+from userfacing_api.settings import Settings
 
 CONTENT = random.Random(7).randbytes(MIN_PART_SIZE + 5)  # two parts, the second 5 bytes
 PARTS = {1: CONTENT[:MIN_PART_SIZE], 2: CONTENT[MIN_PART_SIZE:]}
@@ -244,3 +246,26 @@ async def test_upload_sessions_need_a_token(client: Client) -> None:
     response = await client.get("/uploads")
 
     assert response.status == 401
+
+
+async def test_a_session_survives_a_restart_of_the_service(
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    identity: Identity | None,
+    user_headers: TokenFactory,
+    client: Client,
+) -> None:
+    headers = await user_headers()
+    upload_id = (await created(client, headers, size=len(CONTENT)))["upload_id"]
+    assert await put_part(client, headers, upload_id, 1, PARTS[1]) == 204
+    await client.close()
+
+    restarted = await aiohttp_client(create_app(settings, identity=identity))
+    resumed = await json_of(await restarted.get(f"/uploads/{upload_id}", headers=headers), 200)
+    assert await put_part(restarted, headers, upload_id, 2, PARTS[2]) == 204
+    info = await json_of(
+        await restarted.post(f"/uploads/{upload_id}/complete", headers=headers), 201
+    )
+
+    assert resumed["parts_done"] == [1]
+    assert info["size_bytes"] == len(CONTENT)
