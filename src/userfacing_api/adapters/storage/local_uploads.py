@@ -99,6 +99,10 @@ class LocalUploadStorage(UploadStorage):
         self, session: UploadSession, number: int, chunks: AsyncIterable[bytes]
     ) -> None:
         await self._sessions.write(session.user_id, _part_path(session, number), chunks)
+        if await self.load(session.user_id, session.upload_id) is None:
+            # Discarded while the part arrived: writing it made the folder again.
+            await self.discard(session)
+            raise NotFound(f"Upload {session.upload_id!r} does not exist")
 
     async def stored_parts(self, session: UploadSession) -> dict[int, int]:
         try:

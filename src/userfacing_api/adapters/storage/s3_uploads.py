@@ -24,11 +24,11 @@ from userfacing_api.adapters.storage.upload_records import (
     dump_record,
     load_record,
 )
-from userfacing_api.domain.errors import NotAllowed, NotFound
+from userfacing_api.domain.errors import Incomplete, NotAllowed, NotFound
 from userfacing_api.domain.files import FileInfo, FileRequest
 from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.paths import UserPath, join
-from userfacing_api.domain.uploads import UploadSession
+from userfacing_api.domain.uploads import UploadSession, number_ranges
 from userfacing_api.ports.storage import FileStorage, StorageUnavailable
 from userfacing_api.ports.uploads import UploadStorage
 
@@ -109,10 +109,11 @@ class S3UploadStorage(UploadStorage):
 
     async def assemble(self, session: UploadSession) -> FileInfo:
         stored = await self._parts(session)
-        parts = [
-            {"PartNumber": number, "ETag": stored[number][1]}
-            for number in range(1, session.plan.part_count + 1)
-        ]
+        numbers = range(1, session.plan.part_count + 1)
+        missing = [number for number in numbers if number not in stored]
+        if missing:  # the session was discarded meanwhile
+            raise Incomplete(f"Parts missing: {number_ranges(missing)}")
+        parts = [{"PartNumber": number, "ETag": stored[number][1]} for number in numbers]
         with s3_errors(session.path):
             await self._client.complete_multipart_upload(
                 Bucket=self._bucket,
