@@ -26,6 +26,7 @@ def test_the_session_lifetime_and_the_size_limit_are_read() -> None:
     [
         ("UPLOAD_SESSION_TTL", "0"),
         ("UPLOAD_SESSION_TTL", "a day"),
+        ("UPLOAD_SESSION_TTL", "86401"),
         ("UPLOAD_MAX_SIZE", "0"),
         ("UPLOAD_MAX_SIZE", "10GB"),
         ("UPLOAD_MAX_SIZE", str(5 * 1024**4 + 1)),
