@@ -26,6 +26,8 @@ VARIABLES: tuple[tuple[str, str, bool], ...] = (
     ("S3_REGION", "storage.s3_region", False),
     ("USER_DATA_ROOT_PATH", "storage.user_data_root_path", False),
     ("LEFTOVER_SWEEP_INTERVAL", "storage.leftover_sweep_interval", False),
+    ("UPLOAD_SESSION_TTL", "storage.upload_session_ttl", False),
+    ("UPLOAD_MAX_SIZE", "storage.upload_max_size", False),
     ("APPLICATION_CONFIG_FILE", "catalogue.application_config_file", False),
     ("AUTH", "identity.auth", False),
     ("AUTH_PROVIDER", "identity.provider", False),
