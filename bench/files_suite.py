@@ -11,12 +11,13 @@ from pathlib import Path
 import aiohttp
 
 from bench.client import Api, UnexpectedAnswer, pattern_chunks, random_block
-from bench.load import run_load
 from bench.options import Options
+from bench.rates import against_floor
 from bench.results import RSS_TARGET_MIB, TRANSFER_TARGET_MBPS, Result
-from bench.server import running_server, sqlite_url
+from bench.server import Server, running_floor, running_server, sqlite_url
 from bench.timing import Measure, measured
 from bench.units import MB, format_size
+from bench.wrk import Requests, wrk_available
 
 SUITE = "files"
 ENGINE = "-"
@@ -33,7 +34,7 @@ async def run_files_suite(
 ) -> list[Result]:
     async with running_server(workdir, sqlite_url(workdir)) as server:
         api = await Api(session, server.base_url).signed_in()
-        bench = _FilesBench(api, server.pid, options)
+        bench = _FilesBench(api, server, options)
         return [
             await bench.upload_file(),
             await bench.upload_in_session(),
@@ -41,7 +42,7 @@ async def run_files_suite(
             await bench.upload_folder(),
             await bench.download_folder_files(),
             await bench.download_folder_zip(),
-            await bench.list_root(),
+            *await bench.list_root(workdir),
         ]
 
 
@@ -72,9 +73,10 @@ def deflate_rate(block: bytes, rounds: int = 16) -> float:
 
 
 class _FilesBench:
-    def __init__(self, api: Api, server_pid: int, options: Options) -> None:
+    def __init__(self, api: Api, server: Server, options: Options) -> None:
         self._api = api
-        self._pid = server_pid
+        self._server = server
+        self._pid = server.pid
         self._options = options
         self._block = random_block()
         self._file_label = format_size(options.file_size)
@@ -198,33 +200,16 @@ class _FilesBench:
             extra={"zip_bytes": zipped, "zip_mb_per_s": out_rate},
         )
 
-    async def list_root(self) -> Result:
-        async def call(_: int) -> int:
-            return await self._api.status_of("GET", "/files/")
-
-        with measured(self._pid) as step:
-            outcome = await run_load(
-                call,
-                clients=self._options.clients,
-                duration=self._options.duration,
-                max_requests=self._options.max_requests,
-                ok=frozenset({200}),
+    async def list_root(self, workdir: Path) -> list[Result]:
+        """`GET /files/` against a floor that lists the same folder."""
+        if not wrk_available("GET /files/ against the floor"):
+            return []
+        users = [entry for entry in (workdir / "user_data").iterdir() if entry.name[0] != "."]
+        if len(users) != 1:
+            raise UnexpectedAnswer(f"expected one user folder, found {len(users)}")
+        url = sqlite_url(workdir)
+        requests = Requests("GET", ["/files/"], self._api.auth)
+        async with running_floor(workdir, url, users[0], users[0].name) as floor:
+            return await against_floor(
+                "GET /files/", ENGINE, self._server, floor, requests, self._options, workdir
             )
-        return Result(
-            suite=SUITE,
-            scenario=f"GET /files/, {self._options.clients} clients",
-            engine=ENGINE,
-            value=outcome.per_second,
-            unit="req/s",
-            seconds=outcome.seconds,
-            rss_growth_bytes=step.rss_growth,
-            server_cpu=step.server_cpu,
-            client_cpu=step.client_cpu,
-            other_cpu=step.other_cpu,
-            requests=outcome.requests,
-            errors=outcome.errors,
-            p50_ms=outcome.percentile_ms(0.50),
-            p99_ms=outcome.percentile_ms(0.99),
-            max_rss_growth_mib=RSS_TARGET_MIB,
-            note=outcome.first_error,
-        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,11 +12,13 @@ import aiohttp
 
 from bench.client import Api, UnexpectedAnswer
 from bench.databases import database_url
-from bench.load import Call, LoadOutcome, run_load
+from bench.load import run_load
 from bench.options import Options
+from bench.rates import Reference, against_floor, measured_rate
 from bench.results import Result
-from bench.server import running_server
-from bench.timing import Measure, measured
+from bench.server import Server, running_floor, running_server
+from bench.timing import measured
+from bench.wrk import Requests, wrk_available
 
 SUITE = "jobs"
 SEED_CLIENTS = 16
@@ -54,30 +57,52 @@ async def run_jobs_suite(
         api = await Api(session, server.base_url).signed_in()
         await api.upload(f"config/{CONFIG_ID}", "param.yaml", _one_chunk(b"camera: bench\n"))
         await api.upload(f"data/{DATA_ID}", "calib.mat", _one_chunk(b"\0" * 4096))
-        bench = _JobsBench(api, server.pid, server.internal_api_key, options, engine)
-        return [
-            await bench.seed(),
-            await bench.put_job_status(),
-            await bench.get_job(),
-            await bench.list_jobs(),
-        ]
+        bench = _JobsBench(api, server, options, engine, workdir)
+        results = [await bench.seed()]
+        if not wrk_available(f"request rates of the jobs suite ({engine})"):
+            return results
+        user_id = str((await api.json("GET", f"/jobs/{bench.ids[0]}", 200))["user_id"])
+        async with running_floor(workdir, url, workdir / "user_data" / user_id, user_id) as floor:
+            results += await bench.against(floor)
+        if engine == "postgres":
+            async with running_server(workdir, url, workers=2) as two_workers:
+                results += await bench.workers(two_workers, results)
+        return results
 
 
 class _JobsBench:
     def __init__(
-        self, api: Api, server_pid: int, api_key: str, options: Options, engine: str
+        self, api: Api, server: Server, options: Options, engine: str, workdir: Path
     ) -> None:
         self._api = api
-        self._pid = server_pid
-        self._api_key = api_key
+        self._server = server
         self._options = options
         self._engine = engine
-        self._ids: list[int] = []
+        self._workdir = workdir
+        self.ids: list[int] = []
 
-    def _result(self, scenario: str, outcome: LoadOutcome, step: Measure, note: str = "") -> Result:
+    async def seed(self) -> Result:
+        """POST /jobs until the database holds `options.jobs` jobs (they wait in the outbox)."""
+        count = self._options.jobs
+
+        async def create(number: int) -> int:
+            answer = await self._api.json("POST", "/jobs", 201, json=job_create(number))
+            self.ids.append(int(answer["id"]))
+            return 201
+
+        with measured(self._server.pid) as step:
+            outcome = await run_load(
+                create,
+                clients=SEED_CLIENTS,
+                duration=float("inf"),
+                max_requests=count,
+                ok=frozenset({201}),
+            )
+        if len(self.ids) != count:
+            raise UnexpectedAnswer(f"seeded {len(self.ids)} of {count} jobs: {outcome.first_error}")
         return Result(
             suite=SUITE,
-            scenario=scenario,
+            scenario=f"seed {count} jobs: POST /jobs, {SEED_CLIENTS} clients",
             engine=self._engine,
             value=outcome.per_second,
             unit="req/s",
@@ -90,91 +115,95 @@ class _JobsBench:
             errors=outcome.errors,
             p50_ms=outcome.percentile_ms(0.50),
             p99_ms=outcome.percentile_ms(0.99),
-            note="; ".join(part for part in (note, outcome.first_error) if part),
+            note="seeded through HTTP (aiohttp client); no worker-facing API configured,"
+            " jobs stay in the outbox",
         )
 
-    async def seed(self) -> Result:
-        """POST /jobs until the database holds `options.jobs` jobs (they wait in the outbox)."""
-        count = self._options.jobs
-
-        async def create(number: int) -> int:
-            answer = await self._api.json("POST", "/jobs", 201, json=job_create(number))
-            self._ids.append(int(answer["id"]))
-            return 201
-
-        with measured(self._pid) as step:
-            outcome = await run_load(
-                create,
-                clients=SEED_CLIENTS,
-                duration=float("inf"),
-                max_requests=count,
-                ok=frozenset({201}),
-            )
-        if len(self._ids) != count:
-            raise UnexpectedAnswer(
-                f"seeded {len(self._ids)} of {count} jobs: {outcome.first_error}"
-            )
-        return self._result(
-            f"seed {count} jobs: POST /jobs, {SEED_CLIENTS} clients",
-            outcome,
-            step,
-            note="seeded through HTTP; no worker-facing API configured, jobs stay in the outbox",
-        )
-
-    async def _load(self, scenario: str, call: Call) -> Result:
-        with measured(self._pid) as step:
-            outcome = await run_load(
-                call,
-                clients=self._options.clients,
-                duration=self._options.duration,
-                max_requests=self._options.max_requests,
-                ok=frozenset({200}),
-            )
-        return self._result(f"{scenario}, {self._options.clients} clients", outcome, step)
-
-    def _shuffled_ids(self) -> list[int]:
-        ids = list(self._ids)
-        random.Random(len(ids)).shuffle(ids)
-        return ids
-
-    async def put_job_status(self) -> Result:
-        """The workers' keep-alive: `running`, again and again, for 1000 jobs spread over the table.
-
-        Each job is first moved from `queued` to `running` (not measured), so every
-        measured report repeats the current status, as keep-alives do.
-        """
+    def _put_status(self, server: Server) -> Requests:
+        """The workers' keep-alive: `running`, again and again, for 1000 jobs spread over the
+        table (moved to `running` beforehand)."""
         ids = self._shuffled_ids()[:RUNNING_JOBS]
-        headers = {"x-api-key": self._api_key}
+        bodies = [
+            json.dumps({"job_id": job_id, "status": "running", "runtime_details": None})
+            for job_id in ids
+        ]
+        headers = {"x-api-key": server.internal_api_key, "Content-Type": "application/json"}
+        return Requests("PUT", ["/_job_status"] * len(ids), headers, bodies)
+
+    def _get_job(self) -> Requests:
+        return Requests("GET", [f"/jobs/{job_id}" for job_id in self._shuffled_ids()], self._auth)
+
+    def _list_jobs(self) -> Requests:
+        return Requests("GET", [f"/jobs?offset=0&limit={PAGE}"], self._auth)
+
+    @property
+    def _auth(self) -> dict[str, str]:
+        return self._api.auth
+
+    async def _to_running(self) -> None:
+        """Move the keep-alive scenario's jobs from `queued` to `running` (not measured), so
+        that every measured report repeats the current status, as keep-alives do."""
+        ids = self._shuffled_ids()[:RUNNING_JOBS]
+        headers = {"x-api-key": self._server.internal_api_key}
 
         async def call(number: int) -> int:
-            body = {"job_id": ids[number % len(ids)], "status": "running", "runtime_details": None}
+            body = {"job_id": ids[number], "status": "running", "runtime_details": None}
             return await self._api.status_of("PUT", "/_job_status", json=body, headers=headers)
 
-        warm_up = await run_load(
+        outcome = await run_load(
             call,
             clients=SEED_CLIENTS,
             duration=float("inf"),
             max_requests=len(ids),
             ok=frozenset({200}),
         )
-        if warm_up.errors:
-            raise UnexpectedAnswer(f"moving jobs to running failed: {warm_up.first_error}")
-        return await self._load(f"PUT /_job_status keep-alive ({len(ids)} running jobs)", call)
+        if outcome.errors:
+            raise UnexpectedAnswer(f"moving jobs to running failed: {outcome.first_error}")
 
-    async def get_job(self) -> Result:
-        ids = self._shuffled_ids()
-
-        async def call(number: int) -> int:
-            return await self._api.status_of("GET", f"/jobs/{ids[number % len(ids)]}")
-
-        return await self._load("GET /jobs/{id}", call)
-
-    async def list_jobs(self) -> Result:
+    async def against(self, floor: Server) -> list[Result]:
         page = await self._api.json("GET", f"/jobs?offset=0&limit={PAGE}", 200)
-        if len(page) != min(PAGE, len(self._ids)):
+        if len(page) != min(PAGE, len(self.ids)):
             raise UnexpectedAnswer(f"GET /jobs?limit={PAGE} returned {len(page)} jobs")
+        await self._to_running()
+        results = []
+        for label, requests in (
+            (
+                f"PUT /_job_status keep-alive ({RUNNING_JOBS} running jobs)",
+                self._put_status(self._server),
+            ),
+            ("GET /jobs/{id}", self._get_job()),
+            (f"GET /jobs?limit={PAGE} ({len(self.ids)} jobs)", self._list_jobs()),
+        ):
+            results += await against_floor(
+                label, self._engine, self._server, floor, requests, self._options, self._workdir
+            )
+        return results
 
-        async def call(_: int) -> int:
-            return await self._api.status_of("GET", f"/jobs?offset=0&limit={PAGE}")
+    async def workers(self, two: Server, one_worker: list[Result]) -> list[Result]:
+        """`WORKERS=2` against the `WORKERS=1` figures just measured, at the most clients."""
+        clients = max(self._options.clients)
+        results = []
+        for label, requests in (
+            (f"PUT /_job_status keep-alive ({RUNNING_JOBS} running jobs)", self._put_status(two)),
+            ("GET /jobs/{id}", self._get_job()),
+        ):
+            reference = next(r for r in one_worker if r.scenario == f"{label}, {clients} clients")
+            results.append(
+                await measured_rate(
+                    f"{label} WORKERS=2, {clients} clients",
+                    self._engine,
+                    two,
+                    requests,
+                    clients,
+                    self._options,
+                    self._workdir,
+                    Reference("WORKERS=1", reference.value, reference.p99_ms),
+                    ratio_target=None,
+                )
+            )
+        return results
 
-        return await self._load(f"GET /jobs?limit={PAGE}", call)
+    def _shuffled_ids(self) -> list[int]:
+        ids = list(self.ids)
+        random.Random(len(ids)).shuffle(ids)
+        return ids

@@ -55,5 +55,11 @@ class RssSampler:
             self._stop.set()
 
     def _rss(self) -> int:
+        """Of the process and of its children (the server's processes with `WORKERS` > 1)."""
         rss: int = self._process.memory_info().rss
+        for child in self._process.children(recursive=True):
+            try:
+                rss += child.memory_info().rss
+            except psutil.Error:
+                continue
         return rss

@@ -23,8 +23,7 @@ class Options:
     jobs: int
     streams: int
     duration: float
-    clients: int
-    max_requests: int
+    clients: tuple[int, ...]
     postgres_dsn: str
     output: Path
 
@@ -72,6 +71,16 @@ def _engines(text: str) -> tuple[str, ...]:
     return names
 
 
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("accepted: positive numbers, comma-separated (10,50)")
+    return counts
+
+
 def parse_options(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -100,13 +109,10 @@ def parse_options(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--duration", type=float, help="seconds per load scenario (default 5)")
     parser.add_argument(
-        "--clients", type=int, default=50, help="concurrent clients in load scenarios"
-    )
-    parser.add_argument(
-        "--max-requests",
-        type=int,
-        default=200_000,
-        help="upper bound of requests per load scenario, whatever the duration",
+        "--clients",
+        type=_counts,
+        default=(10, 50),
+        help="concurrent clients of the request-rate scenarios, comma-separated (default 10,50)",
     )
     parser.add_argument(
         "--quick",
@@ -137,12 +143,11 @@ def parse_options(argv: list[str] | None = None) -> Options:
         streams=arguments.streams,
         duration=arguments.duration or profile.duration,
         clients=arguments.clients,
-        max_requests=arguments.max_requests,
         postgres_dsn=arguments.postgres_dsn,
         output=arguments.output,
     )
     if options.folder_files < 1 or options.folder_size < options.folder_files:
         parser.error("--folder-files must be between 1 and --folder-size bytes")
-    if min(options.jobs, options.clients, options.streams) < 1 or options.duration <= 0:
-        parser.error("--jobs, --streams, --clients and --duration must be positive")
+    if min(options.jobs, options.streams) < 1 or options.duration <= 0:
+        parser.error("--jobs, --streams and --duration must be positive")
     return options

@@ -11,6 +11,8 @@ from bench.units import MIB
 
 RSS_TARGET_MIB = 64.0
 TRANSFER_TARGET_MBPS = 200.0
+FLOOR_RATIO_TARGET = 0.70
+"""The service's request rate over the floor app's, same endpoint, same run."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class Result:
     min_value: float | None = None
     max_value: float | None = None
     max_rss_growth_mib: float | None = None
+    floor_value: float | None = None
+    """The same scenario's rate on the floor app (or on the other WORKERS setting)."""
+    min_floor_ratio: float | None = None
     note: str = ""
     extra: dict[str, float | int] = field(default_factory=dict)
 
@@ -40,8 +45,16 @@ class Result:
         return self.rss_growth_bytes / MIB
 
     @property
+    def floor_ratio(self) -> float | None:
+        if self.floor_value is None:
+            return None
+        return self.value / self.floor_value if self.floor_value else 0.0
+
+    @property
     def target(self) -> str:
         parts = []
+        if self.min_floor_ratio is not None:
+            parts.append(f">={self.min_floor_ratio:.0%} of floor")
         if self.min_value is not None:
             parts.append(f">={self.min_value:g} {self.unit}")
         if self.max_value is not None:
@@ -55,6 +68,8 @@ class Result:
         if self.errors:
             return "FAIL"
         checks = []
+        if self.min_floor_ratio is not None:
+            checks.append((self.floor_ratio or 0.0) >= self.min_floor_ratio)
         if self.min_value is not None:
             checks.append(self.value >= self.min_value)
         if self.max_value is not None:
@@ -67,13 +82,22 @@ class Result:
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(rss_growth_mib=round(self.rss_growth_mib, 2), target=self.target)
+        data.update(
+            rss_growth_mib=round(self.rss_growth_mib, 2),
+            floor_ratio=self.floor_ratio,
+            target=self.target,
+        )
         data["verdict"] = self.verdict
         return data
 
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _ratio(result: Result) -> str:
+    ratio = result.floor_ratio
+    return "-" if ratio is None else f"{ratio:.0%} of {result.floor_value:,.0f}"
 
 
 def render_table(results: list[Result]) -> str:
@@ -83,6 +107,7 @@ def render_table(results: list[Result]) -> str:
         "scenario",
         "engine",
         "result",
+        "vs floor",
         "p50 ms",
         "p99 ms",
         "RSS +MiB",
@@ -97,6 +122,7 @@ def render_table(results: list[Result]) -> str:
             r.scenario,
             r.engine,
             f"{r.value:,.1f} {r.unit}",
+            _ratio(r),
             _ms(r.p50_ms),
             _ms(r.p99_ms),
             f"{r.rss_growth_mib:.1f}",
@@ -108,7 +134,7 @@ def render_table(results: list[Result]) -> str:
         for r in results
     )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
-    numeric = {2, 3, 4, 5, 6, 7}
+    numeric = {2, 3, 4, 5, 6, 7, 8}
 
     def line(row: tuple[str, ...]) -> str:
         cells = (

@@ -25,11 +25,13 @@ from bench.options import Options
 from bench.results import Result, render_table, write_json
 from bench.server import ServerFailed, server_log
 from bench.streams_suite import run_streams_suite
+from bench.wrk import WrkFailed
 
 Suite = Callable[[Path], Awaitable[list[Result]]]
 SUITE_FAILURES = (
     UnexpectedAnswer,
     ServerFailed,
+    WrkFailed,
     aiohttp.ClientError,
     asyncpg.PostgresError,
     OSError,
@@ -37,15 +39,22 @@ SUITE_FAILURES = (
 )
 METHOD = [
     "server: `userfacing-api serve` in its own process on 127.0.0.1, AUTH=1, local storage"
-    " in a temporary folder, LOG_LEVEL=WARNING; load generator: one aiohttp session in this"
-    " process, closed loop (each client sends its next request when the last answered);"
-    " server and load generator share the machine's CPUs",
+    " in a temporary folder, LOG_LEVEL=WARNING; transfers and the job seeding are driven by"
+    " one aiohttp session in this process; request-rate scenarios by wrk (one thread, closed"
+    " loop: each connection sends its next request when the last answered); server and load"
+    " generators share the machine's CPUs",
+    "floor: `python -m bench.floor`, a bare aiohttp app on the same database and folder (no"
+    " middleware, no token, no validation, no schema; the same SQL through the same driver,"
+    " rows as dicts encoded with orjson); each rate scenario runs on the floor, then on the"
+    " service, with the very same requests; `vs floor` is service / floor",
+    "WORKERS=2 rows: the same requests on a second server with WORKERS=2 on the same"
+    " PostgreSQL database; `vs floor` there is WORKERS=2 / WORKERS=1",
     "MB/s counts 10^6 bytes per second of wall-clock time of the whole transfer",
-    "RSS +MiB: peak RSS of the server process (sampled every 20 ms) during the scenario"
-    " minus its RSS at the scenario's start",
-    "p50/p99: nearest-rank percentiles of successful requests' latency",
+    "RSS +MiB: peak RSS of the server (its processes summed, sampled every 20 ms) during the"
+    " scenario minus its RSS at the scenario's start",
+    "p50/p99: latency percentiles (wrk's for rate scenarios, nearest-rank otherwise)",
     "CPU srv/cli/oth: CPU time per wall-clock second (100% = one core) of the server, of the"
-    " load generator, and of every other process on the machine during the scenario",
+    " benchmark's own process, and of every other process on the machine (wrk among them)",
 ]
 
 
@@ -80,7 +89,7 @@ async def run(options: Options, argv: list[str]) -> int:
     results: list[Result] = []
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="userfacing-bench-", ignore_cleanup_errors=True) as tmp:
-        async with open_session(options.clients) as session:
+        async with open_session(max(options.clients)) as session:
             for label, suite in _suites(options, session):
                 workdir = Path(tmp) / label
                 workdir.mkdir()

@@ -66,29 +66,57 @@ def sqlite_url(workdir: Path) -> str:
 
 
 @asynccontextmanager
-async def running_server(workdir: Path, database_url: str) -> AsyncIterator[Server]:
+async def running_server(
+    workdir: Path, database_url: str, *, workers: int = 1
+) -> AsyncIterator[Server]:
     """Start `userfacing-api serve` in `workdir`, wait for /health, SIGTERM it on exit.
 
     The working directory is the temporary one, so no `.env` of the repository is read.
     """
     port = free_port()
     api_key = secrets.token_hex(16)
-    log_path = workdir / "server.log"
     environ = server_environment(workdir, database_url, port, api_key)
-    with log_path.open("wb") as log:
+    environ["WORKERS"] = str(workers)
+    command = (str(EXECUTABLE), "serve")
+    async with _running(command, workdir, environ, port, workdir / "server.log") as pid:
+        yield Server(pid=pid, base_url=f"http://127.0.0.1:{port}", internal_api_key=api_key)
+
+
+@asynccontextmanager
+async def running_floor(
+    workdir: Path, database_url: str, user_folder: Path, user_id: str
+) -> AsyncIterator[Server]:
+    """Start the floor app (`bench.floor`) on the service's database and user folder."""
+    port = free_port()
+    environ = {name: os.environ[name] for name in INHERITED if name in os.environ}
+    environ.update(
+        FLOOR_DATABASE_URL=database_url,
+        FLOOR_USER_FOLDER=str(user_folder),
+        FLOOR_USER_ID=user_id,
+        FLOOR_PORT=str(port),
+        PYTHONPATH=str(REPOSITORY),
+    )
+    command = (sys.executable, "-m", "bench.floor")
+    async with _running(command, workdir, environ, port, workdir / "floor.log") as pid:
+        yield Server(pid=pid, base_url=f"http://127.0.0.1:{port}", internal_api_key="")
+
+
+@asynccontextmanager
+async def _running(
+    command: tuple[str, ...], workdir: Path, environ: dict[str, str], port: int, log_path: Path
+) -> AsyncIterator[int]:
+    with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
-            str(EXECUTABLE),
-            "serve",
+            *command,
             cwd=workdir,
             env=environ,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        await _wait_healthy(process, base_url, log_path)
-        yield Server(pid=process.pid, base_url=base_url, internal_api_key=api_key)
+        await _wait_healthy(process, f"http://127.0.0.1:{port}", log_path)
+        yield process.pid
     finally:
         await _stop(process, log_path)
 
