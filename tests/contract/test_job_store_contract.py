@@ -221,6 +221,27 @@ async def test_jobs_are_listed_newest_first_with_ties_broken_by_id(store: JobSto
     assert [job.id for job in huge] == expected
 
 
+async def test_reads_outside_a_transaction_see_what_is_committed_and_nothing_else(
+    store: JobStore,
+) -> None:
+    kept = await add_job(store, job_name="kept")
+    try:
+        async with store.transaction() as transaction:
+            await transaction.jobs.add(new_job(job_name="rolled-back"))
+            raise LookupError("abandon")
+    except LookupError:
+        pass
+
+    async with store.reading() as reads:
+        read = await reads.jobs.get(kept.id)
+        listed = await reads.jobs.list_for_user(UserId("alice"), 0, 100)
+        unknown = await reads.jobs.get(kept.id + 1000)
+
+    assert read == kept
+    assert listed == [kept]
+    assert unknown is None
+
+
 async def test_dates_keep_their_instant_whatever_the_time_zone(store: JobStore) -> None:
     elsewhere = T0.astimezone(timezone(timedelta(hours=2)))
     job = await add_job(store, at=elsewhere)

@@ -134,6 +134,53 @@ async def test_a_malformed_report_is_422_in_the_list_shape(
     assert [loc for loc, _ in await validation_errors(response)] == [["body", field]]
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ('{{"job_id": "{id}", "status": "running"}}', "application/json"),
+        ('{{"job_id": {id}, "status": "running", "extra": [1]}}', "application/json"),
+        ('{{"job_id": {id}, "status": "running"}}', "application/json; charset=utf-8"),
+        ('{{"job_id": {id}.0, "status": "running"}}', "application/vnd.report+json"),
+    ],
+    ids=["id-as-text", "unknown-field", "charset", "id-as-float-in-a-json-subtype"],
+)
+async def test_reports_in_any_shape_the_schema_accepts_are_recorded(
+    client: Client, alice: dict[str, str], job: dict[str, Any], body: str, content_type: str
+) -> None:
+    response = await client.put(
+        "/_job_status",
+        data=body.format(id=job["id"]).encode(),
+        headers={**KEY, "Content-Type": content_type},
+    )
+
+    assert (response.status, await response.json()) == (200, "running")
+    assert (await described(client, alice, job["id"]))["status"] == "running"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ('{{"job_id": {id}, "status": "running"}}', "text/plain"),
+        ('{{"job_id": {id}, "status": "Running"}}', "application/json"),
+        ('{{"job_id": {id}, "status": "running", "runtime_details": 3}}', "application/json"),
+        ('[{{"job_id": {id}, "status": "running"}}]', "application/json"),
+    ],
+    ids=["not-declared-json", "unknown-status", "details-not-text", "not-an-object"],
+)
+async def test_reports_the_schema_refuses_are_422_and_change_nothing(
+    client: Client, alice: dict[str, str], job: dict[str, Any], body: str, content_type: str
+) -> None:
+    response = await client.put(
+        "/_job_status",
+        data=body.format(id=job["id"]).encode(),
+        headers={**KEY, "Content-Type": content_type},
+    )
+
+    assert response.status == 422
+    assert isinstance((await response.json())["detail"], list | dict)
+    assert (await described(client, alice, job["id"]))["status"] == "queued"
+
+
 async def test_reports_set_dates_once_and_append_details(
     client: Client, alice: dict[str, str], job: dict[str, Any]
 ) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from userfacing_api.domain.errors import Conflict, Field, InvalidInput, LimitReached
 from userfacing_api.domain.paths import TopFolder, UserPath, normalise_path
@@ -127,7 +128,14 @@ class Job:
 
 def paths_out(job_name: str) -> dict[str, UserPath]:
     """The folders a job's results go to, keyed by kind (`output`, `log`, `artifact`)."""
-    return {folder.value: folder.path / job_name for folder in OUTPUT_FOLDERS}
+    return dict(_paths_out(job_name))
+
+
+@lru_cache(maxsize=4096)
+def _paths_out(job_name: str) -> tuple[tuple[str, UserPath], ...]:
+    """Normalising three paths costs more than the rest of reading a job: listings show
+    the same jobs again and again, so the result is kept (immutable, copied out)."""
+    return tuple((folder.value, folder.path / job_name) for folder in OUTPUT_FOLDERS)
 
 
 def checked_spec(spec: JobSpec) -> JobSpec:

@@ -157,12 +157,12 @@ class JobService:
     async def list_jobs(
         self, user_id: UserId, offset: int, limit: int, only: JobFilter | None = None
     ) -> list[Job]:
-        async with self._store.transaction() as transaction:
-            return await transaction.jobs.list_for_user(user_id, offset, limit, only)
+        async with self._store.reading() as reads:
+            return await reads.jobs.list_for_user(user_id, offset, limit, only)
 
     async def get(self, user_id: UserId, job_id: int) -> Job:
-        async with self._store.transaction() as transaction:
-            job = await transaction.jobs.get(job_id)
+        async with self._store.reading() as reads:
+            job = await reads.jobs.get(job_id)
         return _owned(job, user_id, job_id)
 
     async def cancel(self, user_id: UserId, job_id: int) -> Job:

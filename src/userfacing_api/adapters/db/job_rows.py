@@ -12,6 +12,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from userfacing_api.adapters.db.session import Row
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.events import JobEvent
@@ -60,7 +62,7 @@ def new_delivery_values(delivery: NewDelivery, lease: Lease | None) -> tuple[Any
 
 def job_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> Job:
     """A job from a row of all the `jobs` columns."""
-    attributes = json.loads(row["attributes"])
+    attributes = orjson.loads(row["attributes"])
     files_down = attributes["files_down"]
     environment = row["environment"]
     hardware = row["hardware"]
@@ -75,7 +77,7 @@ def job_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> Job:
         env_vars=dict(attributes["env_vars"]),
         environment=None if environment is None else Environment(environment),
         priority=row["priority"],
-        hardware=None if hardware is None else Hardware(**json.loads(hardware)),
+        hardware=None if hardware is None else Hardware(**orjson.loads(hardware)),
     )
     return Job(
         id=row["id"],

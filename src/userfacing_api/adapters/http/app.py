@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import aiohttp_cors
 from aiohttp import web
-from aiohttp_apispec import validation_middleware
 
 from userfacing_api.adapters.http.api_docs import setup_api_docs
 from userfacing_api.adapters.http.app_keys import (
@@ -39,6 +38,7 @@ from userfacing_api.adapters.http.middleware import (
 )
 from userfacing_api.adapters.http.request_metrics import request_metrics_middleware
 from userfacing_api.adapters.http.request_parser import install_request_parser
+from userfacing_api.adapters.http.validation import validation_middleware
 from userfacing_api.adapters.metrics.prometheus import PrometheusMetrics
 from userfacing_api.service_layer.container import Services
 

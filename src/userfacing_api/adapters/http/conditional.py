@@ -8,7 +8,6 @@ answers (jobs) carry an entity tag made from their body.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from userfacing_api.domain.files import FileInfo
@@ -75,7 +75,7 @@ def range_applies(headers: Mapping[str, str], validators: Validators) -> bool:
 
 def json_with_etag(request: web.Request, document: Any) -> web.Response:
     """`document` as JSON with an `ETag` of its bytes; 304 when the client has them."""
-    body = json.dumps(document).encode()
+    body = orjson.dumps(document)
     etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
     headers = {"ETag": etag}
     if is_not_modified(request.headers, Validators(etag=etag, last_modified=None)):

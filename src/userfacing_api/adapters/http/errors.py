@@ -13,6 +13,7 @@ from typing import Any, NoReturn, TypeVar
 
 from aiohttp import web
 
+from userfacing_api.adapters.http.responses import json_response
 from userfacing_api.domain import errors
 
 STATUS_OF: dict[type[errors.DomainError], int] = {
@@ -42,7 +43,7 @@ def status_of(error: errors.DomainError) -> int:
 
 
 def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"detail": detail}, status=status, headers=headers)
+    return json_response({"detail": detail}, status=status, headers=headers)
 
 
 Loc = tuple[str | int, ...]

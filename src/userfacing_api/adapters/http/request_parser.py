@@ -40,7 +40,7 @@ class RequestParser(AIOHTTPParser):  # type: ignore[misc]
             value = await super().parse_json(req, name, field)
         except _JSON_ERRORS as err:
             raise BadRequest("Invalid JSON body") from err
-        if fresh and _holds_lone_surrogate(self._cache.get("json")):
+        if fresh and holds_lone_surrogate(self._cache.get("json")):
             raise BadRequest("Invalid JSON body: a string holds half a surrogate pair")
         return value
 
@@ -56,7 +56,7 @@ class RequestParser(AIOHTTPParser):  # type: ignore[misc]
         raise BadRequest("Invalid JSON body") from error
 
 
-def _holds_lone_surrogate(document: Any) -> bool:
+def holds_lone_surrogate(document: Any) -> bool:
     """Walks without recursion: the document may nest as deep as the JSON decoder allowed."""
     pending = [document]
     while pending:

@@ -151,9 +151,11 @@ class _SqliteSession(Session):
             return cursor.rowcount
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
+        # One trip to the connection's thread (a cursor would take three: run, fetch, close).
         with translated_errors(_FAILURES):
-            async with self._connection.execute(_numbered(sql), _values(parameters)) as cursor:
-                return list(await cursor.fetchall())
+            return list(
+                await self._connection.execute_fetchall(_numbered(sql), _values(parameters))
+            )
 
 
 class _TurnTakingSession(_SqliteSession):

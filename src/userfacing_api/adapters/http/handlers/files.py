@@ -18,18 +18,19 @@ from userfacing_api.adapters.http.downloads import counted, send_file, send_fold
 from userfacing_api.adapters.http.errors import invalid_input_at
 from userfacing_api.adapters.http.multipart import file_field
 from userfacing_api.adapters.http.own_requests import through_this_api
+from userfacing_api.adapters.http.responses import json_response
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
 from userfacing_api.adapters.http.schemas.files import (
     FileHTTPRequestSchema,
     FileInfoSchema,
     ListQuerySchema,
     RenameSchema,
+    file_document,
 )
 from userfacing_api.domain.paths import UPLOAD_FOLDERS, UserPath
 
 # Built once: creating a schema costs more than dumping a response with it.
 FILE_INFO_SCHEMA = FileInfoSchema()
-FILE_INFOS_SCHEMA = FileInfoSchema(many=True)
 FILE_REQUEST_SCHEMA = FileHTTPRequestSchema()
 
 routes = web.RouteTableDef()
@@ -112,7 +113,7 @@ async def list_folder(request: web.Request) -> web.Response:
         show_dirs=query["show_dirs"],
         recursive=query["recursive"],
     )
-    return web.json_response(FILE_INFOS_SCHEMA.dump(entries))
+    return json_response([file_document(entry) for entry in entries])
 
 
 @routes.post("/files/{type}/{dir:.*}/upload", name=UPLOAD_ROUTE)

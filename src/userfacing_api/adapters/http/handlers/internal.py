@@ -8,6 +8,7 @@ from aiohttp_apispec import docs, json_schema
 from userfacing_api.adapters.http.api_docs import INTERNAL_KEY, RAW_SCHEMA
 from userfacing_api.adapters.http.app_keys import services
 from userfacing_api.adapters.http.public import public
+from userfacing_api.adapters.http.responses import json_response
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
 from userfacing_api.adapters.http.schemas.internal import STATUSES, JobStatusUpdateSchema
 from userfacing_api.domain.jobs import JobStatus
@@ -45,4 +46,4 @@ async def update_job_status(request: web.Request) -> web.Response:
     status = await job_status.update(
         update["job_id"], JobStatus(update["status"]), update["runtime_details"]
     )
-    return web.json_response(status.value)
+    return json_response(status.value)

@@ -34,23 +34,28 @@ class FileInfoSchema(Schema):
 
     @pre_dump
     def from_domain(self, info: FileInfo, **kwargs: Any) -> dict[str, Any]:
-        if info.is_dir:
-            return {
-                "path": f"{info.path}/",
-                "type": info.type.value,
-                "size": "",
-                "size_bytes": None,
-                "modified": None,
-            }
-        size = info.size or 0
-        modified = info.modified
+        return file_document(info)
+
+
+def file_document(info: FileInfo) -> dict[str, Any]:
+    """What `FileInfoSchema().dump(info)` gives (every value already plain), built directly."""
+    if info.is_dir:
         return {
-            "path": info.path,
+            "path": f"{info.path}/",
             "type": info.type.value,
-            "size": humanize.naturalsize(size),
-            "size_bytes": size,
-            "modified": None if modified is None else modified.astimezone(UTC).isoformat(),
+            "size": "",
+            "size_bytes": None,
+            "modified": None,
         }
+    size = info.size or 0
+    modified = info.modified
+    return {
+        "path": info.path,
+        "type": info.type.value,
+        "size": humanize.naturalsize(size),
+        "size_bytes": size,
+        "modified": None if modified is None else modified.astimezone(UTC).isoformat(),
+    }
 
 
 class ListQuerySchema(Schema):
