@@ -42,6 +42,19 @@ def _configure_logging(level: str) -> None:
 
 
 def serve(settings: Settings) -> None:
+    """Serve in this process (`WORKERS=1`) or in `WORKERS` processes sharing the port."""
+    if settings.server.workers == 1:
+        serve_one(settings)
+        return
+    from userfacing_api.bootstrap import migrate
+    from userfacing_api.workers import serve_in_processes
+
+    # Once, before the processes start, so that they do not all wait on the migration lock.
+    asyncio.run(migrate(settings))
+    raise SystemExit(serve_in_processes(settings, settings.server.workers, _serve_worker))
+
+
+def serve_one(settings: Settings, *, reuse_port: bool = False) -> None:
     from userfacing_api.bootstrap import create_app
 
     options = ServerOptions(
@@ -51,14 +64,15 @@ def serve(settings: Settings) -> None:
         header_timeout=settings.server.header_read_timeout,
         body_idle_timeout=settings.server.body_idle_timeout,
     )
-    listening = listening_socket(options.host, options.port)
+    listening = listening_socket(options.host, options.port, reuse_port=reuse_port)
     asyncio.run(serve_app(create_app(settings), options, RequestIdAccessLogger, listening))
     # Everything is closed: nothing is left for the interpreter's own teardown to do.
     exit_now(EXIT_CLEAN)
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """The bound socket to serve on, taken before anything starts.
+def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """The bound socket to serve on, taken before anything starts; with `reuse_port`
+    shared with the other processes of `WORKERS` (`SO_REUSEPORT`).
 
     A port that is taken stops the process with one line naming `HOST:PORT`,
     before the database or any other resource is opened.
@@ -72,6 +86,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
         raise SettingsError("HOST", f"cannot listen on {host}:{port}: {_reason(err)}") from None
     try:
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listening.bind(address)
     except OSError as err:
         listening.close()
@@ -83,6 +99,13 @@ def _reason(err: OSError) -> str:
     if err.errno == errno.EADDRINUSE:
         return "the address is already in use (is another instance running?)"
     return err.strerror or str(err)
+
+
+def _serve_worker(settings: Settings) -> None:
+    """One of several processes: the same service, the port shared through `SO_REUSEPORT`."""
+    os.setpgrp()
+    _configure_logging(settings.server.log_level)
+    serve_one(settings, reuse_port=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,6 +21,7 @@ MAX_UPLOAD_SESSION_TTL = 24 * 3600.0
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 MAX_SECONDS = 365 * 24 * 3600
 MAX_JOBS = 1_000_000
+MAX_WORKERS = 64
 
 
 class SettingsError(ValueError):
@@ -123,6 +124,8 @@ class ServerSettings:
     shutdown_grace: float = 25.0
     header_read_timeout: float = 10.0
     body_idle_timeout: float = 60.0
+    workers: int = 1
+    """Server processes sharing the port; more than one only on PostgreSQL."""
 
 
 @dataclass(frozen=True)
@@ -252,8 +255,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     identity = _identity(read)
     email = _email(read)
     server = _server(read)
+    database = _database(read)
+    if server.workers > 1 and database.engine == "sqlite":
+        raise SettingsError(
+            "WORKERS",
+            f"got {server.workers}, accepted with SQLite: 1 (several processes need PostgreSQL)",
+        )
     return Settings(
-        database=_database(read),
+        database=database,
         storage=storage,
         catalogue=CatalogueSettings(
             read.text_or("APPLICATION_CONFIG_FILE", CatalogueSettings.application_config_file)
@@ -427,6 +436,7 @@ def _server(read: _Reader) -> ServerSettings:
         shutdown_grace=read.seconds("SHUTDOWN_GRACE", ServerSettings.shutdown_grace),
         header_read_timeout=read.seconds("HEADER_READ_TIMEOUT", ServerSettings.header_read_timeout),
         body_idle_timeout=read.seconds("BODY_IDLE_TIMEOUT", ServerSettings.body_idle_timeout),
+        workers=read.integer("WORKERS", ServerSettings.workers, 1, MAX_WORKERS),
     )
 
 

@@ -287,3 +287,63 @@ async def test_serve_answers_health_and_stops_cleanly_on_sigterm(
     assert "Traceback" not in errors
     assert "rid=cli-health-probe" in errors
     assert stdout.decode().strip() == ""
+
+
+@pytest.fixture
+def postgres_database(request: pytest.FixtureRequest) -> str:
+    """The session's PostgreSQL database (a plain fixture resolving the asynchronous one)."""
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def _serving_processes(parent: int) -> list[int]:
+    """The parent's child processes that serve (not multiprocessing's resource tracker)."""
+    import psutil
+
+    return [
+        child.pid
+        for child in psutil.Process(parent).children()
+        if "resource_tracker" not in " ".join(child.cmdline())
+    ]
+
+
+@pytest.mark.postgres
+async def test_workers_serve_one_port_from_as_many_processes_and_all_stop_on_sigterm(
+    workdir: Path, service_environ: dict[str, str], postgres_database: str
+) -> None:
+    port = _free_port()
+    environ = {
+        **service_environ,
+        "DATABASE_URL": postgres_database,
+        "PORT": str(port),
+        "WORKERS": "2",
+    }
+
+    async with serving(environ, workdir) as process, aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{port}/health"
+        response = await wait_until_healthy(session, url, process)
+        workers = _serving_processes(process.pid)
+        answers = []
+        for _ in range(20):
+            async with aiohttp.ClientSession() as fresh, fresh.get(url) as answer:
+                answers.append(answer.status)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), COMMAND_SECONDS)
+
+    assert response.status == 200
+    assert answers == [200] * 20
+    assert len(workers) == 2
+    assert process.returncode == 0, stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+async def test_several_workers_on_sqlite_are_refused_with_one_line_naming_workers(
+    workdir: Path, service_environ: dict[str, str]
+) -> None:
+    finished = await run_cli("serve", environ={**service_environ, "WORKERS": "2"}, cwd=workdir)
+
+    line = assert_one_error_line_naming(finished, "WORKERS")
+    assert "PostgreSQL" in line

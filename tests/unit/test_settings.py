@@ -416,3 +416,27 @@ def test_every_variable_is_in_the_readme(variable: str) -> None:
 
 def test_the_dataclass_defaults_match_the_embedded_deployment() -> None:
     assert load_settings({}) == Settings()
+
+
+def test_one_worker_process_by_default() -> None:
+    assert load_settings({}).server.workers == 1
+
+
+def test_several_workers_are_accepted_with_postgresql() -> None:
+    settings = load_settings({"WORKERS": "4", "DATABASE_URL": "postgresql://u@db/userfacing"})
+
+    assert settings.server.workers == 4
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "65"])
+def test_a_worker_count_that_is_no_positive_integer_up_to_64_is_refused(value: str) -> None:
+    error = refusal({"WORKERS": value, "DATABASE_URL": "postgresql://u@db/userfacing"})
+
+    assert error.variable == "WORKERS"
+
+
+def test_several_workers_on_sqlite_are_refused() -> None:
+    error = refusal({"WORKERS": "2"})
+
+    assert error.variable == "WORKERS"
+    assert "PostgreSQL" in str(error)
