@@ -198,7 +198,6 @@ class _JobsBench:
                     self._options,
                     self._workdir,
                     Reference("WORKERS=1", reference.value, reference.p99_ms),
-                    ratio_target=None,
                 )
             )
         return results

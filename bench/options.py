@@ -44,7 +44,7 @@ FULL = _Profile(
     folder_files=512,
     session_size=2 * GIB,
     jobs=10_000,
-    duration=5.0,
+    duration=6.0,
 )
 QUICK = _Profile(
     file_size=64 * MIB,
@@ -107,7 +107,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--streams", type=int, default=1000, help="event streams held open at once (default 1000)"
     )
-    parser.add_argument("--duration", type=float, help="seconds per load scenario (default 5)")
+    parser.add_argument(
+        "--duration", type=float, help="seconds per load scenario and side (default 6)"
+    )
     parser.add_argument(
         "--clients",
         type=_counts,

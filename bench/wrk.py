@@ -80,6 +80,19 @@ class WrkOutcome:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
+def combined(outcomes: Sequence[WrkOutcome]) -> WrkOutcome:
+    """Several runs as one: counts and time added up, the median of the medians and the
+    worst p99 (the runs' latencies themselves are not kept)."""
+    medians = sorted(outcome.p50_ms for outcome in outcomes)
+    return WrkOutcome(
+        requests=sum(outcome.requests for outcome in outcomes),
+        seconds=sum(outcome.seconds for outcome in outcomes),
+        errors=sum(outcome.errors for outcome in outcomes),
+        p50_ms=medians[len(medians) // 2],
+        p99_ms=max(outcome.p99_ms for outcome in outcomes),
+    )
+
+
 def wrk_available(skipped: str) -> bool:
     """Whether wrk is on PATH; if not, say which scenarios are skipped and how to install it."""
     if shutil.which("wrk") is not None:
