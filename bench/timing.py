@@ -26,10 +26,11 @@ class Measure:
     """Busy cores of every other process: load that competed with the measurement."""
 
 
-def _cpu_seconds(process: psutil.Process) -> float:
-    """Of the process and of its children (the server's processes with `WORKERS` > 1)."""
+def _cpu_seconds(process: psutil.Process, *, children: bool = False) -> float:
+    """Of the process, and with `children` of its children too (the server's processes
+    with `WORKERS` > 1; not the benchmark's, whose children are wrk, floor and server)."""
     total = 0.0
-    for member in (process, *process.children(recursive=True)):
+    for member in (process, *(process.children(recursive=True) if children else ())):
         try:
             times = member.cpu_times()
         except psutil.Error:
@@ -48,7 +49,7 @@ def measured(server_pid: int) -> Iterator[Measure]:
     """Time the block and record the server's peak RSS growth over its RSS at the start."""
     measure = Measure()
     server, client = psutil.Process(server_pid), psutil.Process()
-    server_before, client_before = _cpu_seconds(server), _cpu_seconds(client)
+    server_before, client_before = _cpu_seconds(server, children=True), _cpu_seconds(client)
     machine_before = _machine_busy_seconds()
     with RssSampler(server_pid) as sampler:
         started = time.perf_counter()
@@ -58,7 +59,7 @@ def measured(server_pid: int) -> Iterator[Measure]:
             measure.seconds = time.perf_counter() - started
     measure.rss_growth = sampler.growth
     if measure.seconds > 0:
-        measure.server_cpu = (_cpu_seconds(server) - server_before) / measure.seconds
+        measure.server_cpu = (_cpu_seconds(server, children=True) - server_before) / measure.seconds
         measure.client_cpu = (_cpu_seconds(client) - client_before) / measure.seconds
         machine = (_machine_busy_seconds() - machine_before) / measure.seconds
         measure.other_cpu = max(0.0, machine - measure.server_cpu - measure.client_cpu)
