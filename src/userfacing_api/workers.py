@@ -25,7 +25,12 @@ STOP_SECONDS = 30.0
 
 
 def serve_in_processes(settings: Settings, count: int, serve: Callable[[Settings], None]) -> int:
-    """Run `serve(settings)` in `count` processes until they end; their worst exit code."""
+    """Run `serve(settings)` in `count` processes until they end.
+
+    The exit code: 0 after a SIGTERM or SIGINT that every process obeyed (one
+    still starting may die of the forwarded SIGTERM, with nothing in flight);
+    otherwise that of the process whose end stopped the service.
+    """
     context = multiprocessing.get_context("spawn")
     processes: list[BaseProcess] = [
         context.Process(target=serve, args=(settings,), name=f"worker-{number}")
@@ -49,7 +54,9 @@ def serve_in_processes(settings: Settings, count: int, serve: Callable[[Settings
     try:
         for process in processes:
             process.start()
-        wait([process.sentinel for process in processes])
+        ended = wait([process.sentinel for process in processes])
+        told_to_stop = bool(stopping)
+        first = next(process for process in processes if process.sentinel in ended)
         # One process ended (crashed, or was told to stop): the service stops as a whole.
         stop_all()
         for process in processes:
@@ -60,7 +67,10 @@ def serve_in_processes(settings: Settings, count: int, serve: Callable[[Settings
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return max(abs(process.exitcode or 0) for process in processes)
+    if not told_to_stop:
+        return abs(first.exitcode or 0)
+    obeyed = (0, -signal.SIGTERM)
+    return max((abs(code) for p in processes if (code := p.exitcode or 0) not in obeyed), default=0)
 
 
 def _signal_all(processes: list[BaseProcess], signum: signal.Signals) -> None:
