@@ -55,6 +55,7 @@ VARIABLES: tuple[tuple[str, str, bool], ...] = (
     ("MAILJET_API_URL", "email.mailjet_api_url", False),
     ("HOST", "server.host", False),
     ("PORT", "server.port", False),
+    ("WORKERS", "server.workers", False),
     ("LOG_LEVEL", "server.log_level", False),
     ("FRONTEND_URL", "server.frontend_url", False),
     ("SHUTDOWN_GRACE", "server.shutdown_grace", False),
