@@ -106,7 +106,12 @@ def test_request_bodies_are_required(spec: dict[str, Any]) -> None:
         if parameter["in"] == "body"
     }
 
-    assert set(bodies) == {("/jobs", "post"), ("/files/{path}", "put"), INTERNAL}
+    assert set(bodies) == {
+        ("/jobs", "post"),
+        ("/files/{path}", "put"),
+        ("/uploads", "post"),
+        INTERNAL,
+    }
     assert all(parameter["required"] is True for parameter in bodies.values())
 
 

@@ -15,6 +15,8 @@ Client = TestClient[web.Request, web.Application]
 
 BACKSLASH = "a%5Cb"
 """A path segment with a backslash, which no path may hold."""
+UPLOAD_ID = "0" * 32
+"""Well-formed, so that only the part number is wrong."""
 
 # (method, path as documented) -> (request path, request keyword arguments, expected loc)
 UNPROCESSABLE: dict[tuple[str, str], tuple[str, dict[str, Any], list[Any]]] = {
@@ -34,6 +36,24 @@ UNPROCESSABLE: dict[tuple[str, str], tuple[str, dict[str, Any], list[Any]]] = {
     ),
     ("post", "/files/{type}/{dir}/url"): ("/files/log/x/url", {}, ["path", "type"]),
     ("post", "/files/{type}/{dir}/"): (f"/files/data/{BACKSLASH}/", {}, ["path", "dir"]),
+    ("post", "/uploads"): ("/uploads", {"json": {"path": "data/a", "size": -1}}, ["body", "size"]),
+    ("get", "/uploads/{upload_id}"): ("/uploads/nope", {}, ["path", "upload_id"]),
+    ("delete", "/uploads/{upload_id}"): ("/uploads/nope", {}, ["path", "upload_id"]),
+    ("post", "/uploads/{upload_id}/complete"): (
+        "/uploads/nope/complete",
+        {},
+        ["path", "upload_id"],
+    ),
+    ("post", "/uploads/{upload_id}/parts/{number}"): (
+        f"/uploads/{UPLOAD_ID}/parts/first",
+        {},
+        ["path", "number"],
+    ),
+    ("put", "/uploads/{upload_id}/parts/{number}"): (
+        f"/uploads/{UPLOAD_ID}/parts/first",
+        {},
+        ["path", "number"],
+    ),
     ("post", "/jobs"): ("/jobs", {"json": {"job_name": []}}, ["body", "job_name"]),
     ("get", "/jobs"): ("/jobs?offset=-1", {}, ["query", "offset"]),
     ("get", "/jobs/{job_id}"): ("/jobs/first", {}, ["path", "job_id"]),

@@ -24,7 +24,11 @@ UPLOADS_SCHEMA = UploadSchema(many=True)
 
 
 class UploadIdSchema(Schema):
-    upload_id = fields.String(required=True)
+    upload_id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9a-f]{32}$"),
+        metadata={"description": "As POST /uploads answered it (32 hexadecimal digits)"},
+    )
 
 
 class PartSchema(UploadIdSchema):
