@@ -9,6 +9,9 @@ plain ones.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from aiohttp import web
 from aiohttp_apispec import docs, json_schema, querystring_schema, response_schema
 from yarl import URL
@@ -34,6 +37,7 @@ FILE_INFO_SCHEMA = FileInfoSchema()
 FILE_REQUEST_SCHEMA = FileHTTPRequestSchema()
 
 routes = web.RouteTableDef()
+Handler = TypeVar("Handler", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
 
 TAGS = ["Files"]
 DOWNLOAD_ROUTE = "files-download"
@@ -116,19 +120,30 @@ async def list_folder(request: web.Request) -> web.Response:
     return json_response([file_document(entry) for entry in entries])
 
 
+def _upload_endpoint(summary: str) -> Callable[[Handler], Handler]:
+    """What both upload routes declare: a multipart `file` in, its `FileInfo` out (201)."""
+
+    def declare(handler: Handler) -> Handler:
+        located = invalid_input_at(
+            ("form", UPLOAD_FIELD), filename=("form", UPLOAD_FIELD), **_UPLOAD_PLACES
+        )(handler)
+        documented = docs(
+            tags=TAGS,
+            summary=summary,
+            consumes=["multipart/form-data"],
+            parameters=[
+                TYPE_PARAMETER,
+                {"in": "formData", "name": UPLOAD_FIELD, "type": "file", "required": True},
+            ],
+            responses=UPLOAD_ERRORS,
+        )
+        return documented(response_schema(FileInfoSchema(), 201)(located))  # type: ignore[no-any-return]
+
+    return declare
+
+
 @routes.post("/files/{type}/{dir:.*}/upload", name=UPLOAD_ROUTE)
-@docs(
-    tags=TAGS,
-    summary="Upload a file into config/, data/ or artifact/",
-    consumes=["multipart/form-data"],
-    parameters=[
-        TYPE_PARAMETER,
-        {"in": "formData", "name": UPLOAD_FIELD, "type": "file", "required": True},
-    ],
-    responses=UPLOAD_ERRORS,
-)
-@response_schema(FileInfoSchema(), 201)
-@invalid_input_at(("form", UPLOAD_FIELD), filename=("form", UPLOAD_FIELD), **_UPLOAD_PLACES)
+@_upload_endpoint("Upload a file into config/, data/ or artifact/")
 async def upload(request: web.Request) -> web.Response:
     uploaded = await file_field(request, UPLOAD_FIELD)
     info = await services(request).files.upload(
@@ -142,18 +157,7 @@ async def upload(request: web.Request) -> web.Response:
 
 
 @routes.post("/files/{type}/upload", name=UPLOAD_TOP_ROUTE)
-@docs(
-    tags=TAGS,
-    summary="Upload a file into config/, data/ or artifact/ itself",
-    consumes=["multipart/form-data"],
-    parameters=[
-        TYPE_PARAMETER,
-        {"in": "formData", "name": UPLOAD_FIELD, "type": "file", "required": True},
-    ],
-    responses=UPLOAD_ERRORS,
-)
-@response_schema(FileInfoSchema(), 201)
-@invalid_input_at(("form", UPLOAD_FIELD), filename=("form", UPLOAD_FIELD), **_UPLOAD_PLACES)
+@_upload_endpoint("Upload a file into config/, data/ or artifact/ itself")
 async def upload_to_top(request: web.Request) -> web.StreamResponse:
     return await upload(request)
 
