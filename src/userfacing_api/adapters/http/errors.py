@@ -21,7 +21,6 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
     errors.LimitReached: 429,
-    errors.InvalidInput: 422,
     errors.BadRequest: 400,
     errors.PreconditionFailed: 412,
     errors.TooLarge: 413,
