@@ -7,14 +7,13 @@ once they are old enough that no upload still running can own them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager
 
 from userfacing_api.domain.errors import DomainError
 from userfacing_api.ports.clock import Clock
 from userfacing_api.ports.storage import FileStorage
+from userfacing_api.runtime.periodic import Periodic
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +22,7 @@ class LeftoverSweeps:
     def __init__(self, storage: FileStorage, clock: Clock, interval_seconds: float) -> None:
         self._storage = storage
         self._clock = clock
-        self._interval = interval_seconds
+        self._periodic = Periodic(self.sweep, interval_seconds, name="leftover sweeps")
 
     async def sweep(self) -> int:
         """One sweep; failures are logged (the next sweep tries again)."""
@@ -36,18 +35,6 @@ class LeftoverSweeps:
             logger.info("removed %d leftover(s) of interrupted uploads", removed)
         return removed
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
+    def running(self) -> AbstractAsyncContextManager[None]:
         """Sweep now and every `interval_seconds` while the block runs."""
-        task = asyncio.create_task(self._run(), name="leftover sweeps")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while True:
-            await self.sweep()
-            await asyncio.sleep(self._interval)
+        return self._periodic.running()

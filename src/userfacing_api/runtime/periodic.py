@@ -12,14 +12,20 @@ logger = logging.getLogger(__name__)
 
 
 class Periodic:
-    def __init__(self, work: Callable[[], Awaitable[Any]], interval_seconds: float) -> None:
+    def __init__(
+        self,
+        work: Callable[[], Awaitable[Any]],
+        interval_seconds: float,
+        name: str | None = None,
+    ) -> None:
         self._work = work
         self._interval = interval_seconds
+        self._name = name or f"periodic {work!r}"
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run the work in a task for the duration of the block; cancel it on exit."""
-        task = asyncio.create_task(self._run(), name=f"periodic {self._work!r}")
+        task = asyncio.create_task(self._run(), name=self._name)
         try:
             yield
         finally:
