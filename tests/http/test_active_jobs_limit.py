@@ -11,6 +11,8 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import TokenFactory
 from tests.databases import database_url as database_url
 from tests.databases import empty_database
+from tests.http.jobs_fixtures import alice as alice
+from tests.http.jobs_fixtures import files as files
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of
 from userfacing_api.settings import Settings
 
@@ -25,13 +27,6 @@ async def environ(environ: dict[str, str], database_url: str) -> dict[str, str]:
         "DATABASE_URL": await empty_database(database_url),
         "USER_ACTIVE_JOBS_LIMIT": str(LIMIT),
     }
-
-
-@pytest.fixture
-async def alice(user_headers: TokenFactory, settings: Settings) -> dict[str, str]:
-    headers = await user_headers("alice@example.org")
-    await UserFiles(settings).put_inputs(user_id_of(headers))
-    return headers
 
 
 async def submit(client: Client, headers: dict[str, str], name: str) -> int:

@@ -9,11 +9,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import ClientFactory, TokenFactory
+from tests.conftest import ClientFactory
 from tests.databases import database_url as database_url
-from tests.databases import empty_database
 from tests.fakes import RecordingNotifier, RecordingWorkerQueue
-from tests.http.jobs_helpers import UserFiles, job_body, user_id_of
+from tests.http.jobs_fixtures import alice as alice
+from tests.http.jobs_fixtures import environ as environ
+from tests.http.jobs_fixtures import files as files
+from tests.http.jobs_helpers import job_body
 from tests.http.validation import validation_errors
 from tests.waiting import eventually
 from userfacing_api.bootstrap import Identity, create_app
@@ -21,12 +23,6 @@ from userfacing_api.settings import Settings, load_settings
 
 Client = TestClient[web.Request, web.Application]
 KEY = {"x-api-key": "internal-test-key"}
-
-
-@pytest.fixture
-async def environ(environ: dict[str, str], database_url: str) -> dict[str, str]:
-    """The default environment, on each database engine."""
-    return {**environ, "DATABASE_URL": await empty_database(database_url)}
 
 
 @pytest.fixture
@@ -45,13 +41,6 @@ async def client(
         settings, identity=identity, worker_queue=RecordingWorkerQueue(), notifier=notifier
     )
     return await aiohttp_client(app)
-
-
-@pytest.fixture
-async def alice(user_headers: TokenFactory, settings: Settings) -> dict[str, str]:
-    headers = await user_headers("alice@example.org")
-    await UserFiles(settings).put_inputs(user_id_of(headers))
-    return headers
 
 
 @pytest.fixture

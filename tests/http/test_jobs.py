@@ -11,10 +11,14 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import ClientFactory, TokenFactory
+from tests.conftest import ClientFactory
 from tests.databases import database_url as database_url
-from tests.databases import empty_database
 from tests.fakes import RecordingWorkerQueue
+from tests.http.jobs_fixtures import alice as alice
+from tests.http.jobs_fixtures import bob as bob
+from tests.http.jobs_fixtures import environ as environ
+from tests.http.jobs_fixtures import files as files
+from tests.http.jobs_fixtures import queue as queue
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of, with_files_down
 from tests.http.validation import validation_errors
 from userfacing_api.bootstrap import Identity, create_app
@@ -42,17 +46,6 @@ JOB_FIELDS = {
 
 
 @pytest.fixture
-async def environ(environ: dict[str, str], database_url: str) -> dict[str, str]:
-    """The default environment, on each database engine."""
-    return {**environ, "DATABASE_URL": await empty_database(database_url)}
-
-
-@pytest.fixture
-def queue() -> RecordingWorkerQueue:
-    return RecordingWorkerQueue()
-
-
-@pytest.fixture
 async def client(
     aiohttp_client: ClientFactory,
     settings: Settings,
@@ -60,25 +53,6 @@ async def client(
     queue: RecordingWorkerQueue,
 ) -> Client:
     return await aiohttp_client(create_app(settings, identity=identity, worker_queue=queue))
-
-
-@pytest.fixture
-def files(settings: Settings) -> UserFiles:
-    return UserFiles(settings)
-
-
-@pytest.fixture
-async def alice(user_headers: TokenFactory, files: UserFiles) -> dict[str, str]:
-    headers = await user_headers("alice@example.org")
-    await files.put_inputs(user_id_of(headers))
-    return headers
-
-
-@pytest.fixture
-async def bob(user_headers: TokenFactory, files: UserFiles) -> dict[str, str]:
-    headers = await user_headers("bob@example.org")
-    await files.put_inputs(user_id_of(headers))
-    return headers
 
 
 async def start(client: Client, headers: dict[str, str], **changes: Any) -> dict[str, Any]:
