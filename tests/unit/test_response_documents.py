@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
 import pytest
 
+from userfacing_api.adapters.http.job_json import job_json
 from userfacing_api.adapters.http.schemas.files import FileInfoSchema, file_document
 from userfacing_api.adapters.http.schemas.jobs import JobSchema, job_document
 from userfacing_api.domain.files import FileInfo, FileType
@@ -70,3 +73,16 @@ def test_a_job_document_is_what_the_job_schema_dumps(job: Job) -> None:
 )
 def test_a_file_document_is_what_the_file_schema_dumps(info: FileInfo) -> None:
     assert file_document(info) == FileInfoSchema().dump(info)
+
+
+@pytest.mark.parametrize("job", [PLAIN, FULL], ids=["plain", "every-field"])
+def test_an_encoded_job_is_its_document(job: Job) -> None:
+    assert orjson.loads(orjson.dumps(job_json(job))) == JobSchema().dump(job)
+
+
+def test_a_job_read_again_as_a_new_object_is_encoded_anew() -> None:
+    first = orjson.dumps(job_json(PLAIN))
+    started = replace(PLAIN, status=JobStatus.RUNNING, date_started=CREATED)
+
+    assert orjson.loads(orjson.dumps(job_json(started)))["status"] == "running"
+    assert orjson.dumps(job_json(PLAIN)) == first

@@ -7,11 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiosqlite
 import asyncpg
 
 from userfacing_api.adapters.db.postgres.database import PostgresDatabase
 from userfacing_api.adapters.db.postgres.pool import migrate_postgres, open_pool
-from userfacing_api.adapters.db.sqlite.connection import migrate_sqlite, open_sqlite
+from userfacing_api.adapters.db.sqlite.connection import (
+    migrate_sqlite,
+    open_sqlite,
+    open_sqlite_reader,
+)
 from userfacing_api.adapters.db.sqlite.database import SqliteDatabase
 from userfacing_api.adapters.db.stores import Database
 from userfacing_api.ports.database import DatabaseUnavailable
@@ -37,15 +42,15 @@ async def open_database(
     `statement_timeout` seconds; past it the call fails `DatabaseUnavailable`.
     """
     if url.startswith("sqlite:"):
+        path = Path(url.removeprefix("sqlite:///"))
         try:
-            connection = await open_sqlite(
-                Path(url.removeprefix("sqlite:///")), busy_timeout=statement_timeout
-            )
+            connection = await open_sqlite(path, busy_timeout=statement_timeout)
         except (OSError, sqlite3.Error) as err:
             raise DatabaseUnavailable(f"cannot open the SQLite database: {err}") from err
         try:
             await migrate_sqlite(connection)
-            yield SqliteDatabase(connection, acquire_timeout)
+            async with _sqlite_reader(path, statement_timeout) as reader:
+                yield SqliteDatabase(connection, acquire_timeout, reader)
         finally:
             await connection.close()
     else:
@@ -62,3 +67,22 @@ async def open_database(
             yield PostgresDatabase(pool, acquire_timeout)
         finally:
             await pool.close()
+
+
+@asynccontextmanager
+async def _sqlite_reader(
+    path: Path, busy_timeout: float
+) -> AsyncIterator[aiosqlite.Connection | None]:
+    """The reading connection of a database file; none for an in-memory database,
+    which a second connection would not share."""
+    if str(path) == ":memory:":
+        yield None
+        return
+    try:
+        reader = await open_sqlite_reader(path, busy_timeout)
+    except sqlite3.Error as err:
+        raise DatabaseUnavailable(f"cannot open the SQLite database: {err}") from err
+    try:
+        yield reader
+    finally:
+        await reader.close()

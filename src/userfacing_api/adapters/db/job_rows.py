@@ -10,7 +10,8 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 import orjson
 
@@ -27,6 +28,8 @@ from userfacing_api.domain.jobs import (
     JobStatus,
 )
 from userfacing_api.ports.jobs import NewDelivery, NewJob, PendingDelivery
+
+_Member = TypeVar("_Member")
 
 
 def new_job_values(new: NewJob) -> tuple[Any, ...]:
@@ -60,36 +63,97 @@ def new_delivery_values(delivery: NewDelivery, lease: Lease | None) -> tuple[Any
     )
 
 
+JOB_COLUMNS = (
+    "id",
+    "user_id",
+    "user_email",
+    "job_name",
+    "status",
+    "environment",
+    "priority",
+    "application",
+    "version",
+    "entrypoint",
+    "attributes",
+    "hardware",
+    "date_created",
+    "date_started",
+    "date_finished",
+    "runtime_details",
+)
+"""The columns `job_from_row` reads, in the order it reads them."""
+
+JOBS_KEPT = 4096
+"""How many jobs `job_from_row` keeps for rows read again (a few MiB)."""
+
+_STATUSES = {status.value: status for status in JobStatus}
+_ENVIRONMENTS = {environment.value: environment for environment in Environment}
+
+
 def job_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> Job:
-    """A job from a row of all the `jobs` columns."""
-    attributes = orjson.loads(row["attributes"])
+    """A job from a row of the `JOB_COLUMNS`, in that order.
+
+    Jobs are immutable and made of nothing but the row's values, so the job of the
+    same values is made once and shared: a listing shows the same jobs again and
+    again (the web page polls it), and making a job costs several times its read.
+    """
+    return _job_of_values(tuple(row), read_datetime)
+
+
+@lru_cache(maxsize=JOBS_KEPT)
+def _job_of_values(values: tuple[Any, ...], read_datetime: Callable[[Any], datetime]) -> Job:
+    (
+        job_id,
+        user_id,
+        user_email,
+        job_name,
+        status,
+        environment,
+        priority,
+        application,
+        version,
+        entrypoint,
+        attributes_text,
+        hardware,
+        date_created,
+        date_started,
+        date_finished,
+        runtime_details,
+    ) = values
+    attributes = orjson.loads(attributes_text)
     files_down = attributes["files_down"]
-    environment = row["environment"]
-    hardware = row["hardware"]
     spec = JobSpec(
-        job_name=row["job_name"],
-        application=ApplicationRef(row["application"], row["version"], row["entrypoint"]),
+        job_name=job_name,
+        application=ApplicationRef(application, version, entrypoint),
         inputs=InputFolders(
             config_id=files_down["config_id"],
             data_ids=tuple(files_down["data_ids"]),
             artifact_ids=tuple(files_down["artifact_ids"]),
         ),
-        env_vars=dict(attributes["env_vars"]),
-        environment=None if environment is None else Environment(environment),
-        priority=row["priority"],
+        env_vars=attributes["env_vars"],
+        environment=None
+        if environment is None
+        else _known(_ENVIRONMENTS, Environment, environment),
+        priority=priority,
         hardware=None if hardware is None else Hardware(**orjson.loads(hardware)),
     )
     return Job(
-        id=row["id"],
-        user_id=row["user_id"],
-        user_email=row["user_email"],
+        id=job_id,
+        user_id=user_id,
+        user_email=user_email,
         spec=spec,
-        status=JobStatus(row["status"]),
-        date_created=read_datetime(row["date_created"]),
-        date_started=_datetime_or_none(row["date_started"], read_datetime),
-        date_finished=_datetime_or_none(row["date_finished"], read_datetime),
-        runtime_details=row["runtime_details"],
+        status=_known(_STATUSES, JobStatus, status),
+        date_created=read_datetime(date_created),
+        date_started=None if date_started is None else read_datetime(date_started),
+        date_finished=None if date_finished is None else read_datetime(date_finished),
+        runtime_details=runtime_details,
     )
+
+
+def _known(members: dict[str, _Member], kind: Callable[[str], _Member], value: str) -> _Member:
+    """`kind(value)` through a dictionary (an enum's own lookup costs several times more)."""
+    member = members.get(value)
+    return kind(value) if member is None else member
 
 
 def event_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> JobEvent:
@@ -124,7 +188,3 @@ def _attributes_document(spec: JobSpec) -> dict[str, Any]:
         },
         "env_vars": dict(spec.env_vars),
     }
-
-
-def _datetime_or_none(value: Any, read_datetime: Callable[[Any], datetime]) -> datetime | None:
-    return None if value is None else read_datetime(value)

@@ -19,6 +19,7 @@ from itertools import count
 from typing import Any
 
 from userfacing_api.adapters.db.job_rows import (
+    JOB_COLUMNS,
     delivery_from_row,
     event_from_row,
     job_from_row,
@@ -54,11 +55,7 @@ _INSERT_JOB = (
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     " ON CONFLICT (user_id, job_name) DO NOTHING RETURNING id"
 )
-_SELECT_JOBS = (
-    "SELECT id, user_id, user_email, job_name, status, environment, priority,"
-    " application, version, entrypoint, attributes, hardware,"
-    " date_created, date_started, date_finished, runtime_details FROM jobs"
-)
+_SELECT_JOBS = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"  # noqa: S608 - fixed column names
 _SELECT_JOB = _SELECT_JOBS + " WHERE id = $1"
 _ENDED = tuple(status.value for status in JobStatus if status.has_ended)
 _COUNT_ACTIVE = (
@@ -143,11 +140,12 @@ class SqlJobStore(JobStore):
     def __init__(
         self,
         transactions: Callable[[], AbstractAsyncContextManager[Session]],
-        session: Session,
+        reads: Session,
         dialect: Dialect,
     ) -> None:
+        """`reads` runs the statements of `reading()`, outside any transaction."""
         self._transactions = transactions
-        self._session = session
+        self._reads = reads
         self._dialect = dialect
         self._events_committed: EventsCommitted | None = None
 
@@ -169,7 +167,7 @@ class SqlJobStore(JobStore):
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[JobTransaction]:
-        session, dialect = self._session, self._dialect
+        session, dialect = self._reads, self._dialect
         yield JobTransaction(
             jobs=_SqlJobs(session, dialect),
             outbox=_SqlOutbox(session, dialect),

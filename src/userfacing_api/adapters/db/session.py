@@ -22,9 +22,12 @@ Failures = tuple[type[BaseException], ...]
 
 
 class Row(Protocol):
-    """A result row of either driver (`sqlite3.Row`, `asyncpg.Record`), read by column name."""
+    """A result row of either driver (`sqlite3.Row`, `asyncpg.Record`), read by column name
+    or, in the order of the columns, as a sequence of values."""
 
     def __getitem__(self, column: str) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 class Session(ABC):

@@ -17,10 +17,12 @@ from userfacing_api.ports.local_identity import SigningKeyStore, UserStore
 
 
 class Database(ABC):
-    def __init__(self, session: Session, dialect: Dialect) -> None:
+    def __init__(self, session: Session, dialect: Dialect, reads: Session | None = None) -> None:
+        """`reads`, when given, serves the job reads that need no transaction (an
+        engine's separate reading connection); otherwise `session` does."""
         self.session = session
         """Statements outside any transaction, each committed on its own."""
-        self.jobs = SqlJobStore(self.transaction, session, dialect)
+        self.jobs = SqlJobStore(self.transaction, reads or session, dialect)
         self.users: UserStore = SqlUserStore(session, dialect)
         self.signing_keys: SigningKeyStore = SqlSigningKeyStore(session)
 

@@ -5,6 +5,7 @@ Dates are `TIMESTAMPTZ`; JSON columns travel as text.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -66,10 +67,25 @@ class PostgresDatabase(Database):
     async def transaction(self) -> AsyncIterator[Session]:
         with translated_errors(_FAILURES, _TEXT_REFUSED):
             async with (
-                self.pool.acquire(timeout=self._acquire_timeout) as connection,
+                pooled(self.pool, self._acquire_timeout) as connection,
                 connection.transaction(),
             ):
                 yield _PostgresSession(connection)
+
+
+@asynccontextmanager
+async def pooled(pool: asyncpg.Pool, seconds: float) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the pool, waited for at most `seconds`, and given back within as long.
+
+    The deadline is `asyncio.timeout` rather than the pool's own `timeout`, which runs
+    each wait as a task of its own: on the hot path that was a tenth of a request.
+    """
+    async with asyncio.timeout(seconds):
+        connection = await pool.acquire()
+    try:
+        yield connection
+    finally:
+        await pool.release(connection, timeout=seconds)
 
 
 class _PostgresSession(Session):
@@ -100,10 +116,10 @@ class _PooledSession(Session):
 
     async def execute(self, sql: str, *parameters: Any) -> int:
         with translated_errors(_FAILURES, _TEXT_REFUSED):
-            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+            async with pooled(self._pool, self._acquire_timeout) as connection:
                 return await _PostgresSession(connection).execute(sql, *parameters)
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
         with translated_errors(_FAILURES, _TEXT_REFUSED):
-            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+            async with pooled(self._pool, self._acquire_timeout) as connection:
                 return await _PostgresSession(connection).fetch(sql, *parameters)

@@ -26,6 +26,20 @@ async def open_sqlite(path: Path, busy_timeout: float) -> aiosqlite.Connection:
     return connection
 
 
+async def open_sqlite_reader(path: Path, busy_timeout: float) -> aiosqlite.Connection:
+    """A second connection to the file, for reads only (`query_only`).
+
+    In WAL mode its reads see every committed transaction and never wait for the
+    writer, so they need no turn on the writing connection: many can be queued
+    on its thread at once.
+    """
+    connection = await aiosqlite.connect(path, isolation_level=None)
+    connection.row_factory = aiosqlite.Row
+    await connection.execute("PRAGMA query_only=ON")
+    await connection.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
+    return connection
+
+
 async def migrate_sqlite(connection: aiosqlite.Connection) -> list[int]:
     """Apply pending migrations; return the versions applied now."""
     await connection.execute(

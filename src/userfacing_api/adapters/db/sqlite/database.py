@@ -8,6 +8,11 @@ of one store never runs inside another store's transaction. `BEGIN IMMEDIATE`
 takes SQLite's write lock at once, which is what keeps other writers off a
 locked job.
 
+Job reads that need no transaction (`reading()`) go to a second, read-only
+connection when the database is a file: they take no turn, so a page of jobs
+being read never waits behind a status report, and reads follow each other on
+that connection's thread without a round through the event loop in between.
+
 Dates are stored as ISO 8601 text in UTC with a fixed width, so comparing and
 sorting the text compares the times.
 """
@@ -50,11 +55,20 @@ class SqliteDatabase(Database):
     connection, then fail `DatabaseUnavailable`; the wait for another process's
     lock is bounded by the connection's busy timeout."""
 
-    def __init__(self, connection: aiosqlite.Connection, acquire_timeout: float) -> None:
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        acquire_timeout: float,
+        reader: aiosqlite.Connection | None = None,
+    ) -> None:
         self._connection = connection
         self._turns = _Turns(acquire_timeout)
         self._undoing: set[asyncio.Task[None]] = set()
-        super().__init__(_TurnTakingSession(connection, self._turns), SQLITE)
+        super().__init__(
+            _TurnTakingSession(connection, self._turns),
+            SQLITE,
+            None if reader is None else _SqliteSession(reader),
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:

@@ -1,0 +1,65 @@
+"""Jobs read from rows: the same values give the same (immutable) job, other values another."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from userfacing_api.adapters.db.job_rows import JOB_COLUMNS, job_from_row
+from userfacing_api.domain.jobs import JobStatus
+
+ROW: dict[str, Any] = {
+    "id": 11,
+    "user_id": "alice",
+    "user_email": "alice@example.org",
+    "job_name": "run-1",
+    "status": "queued",
+    "environment": None,
+    "priority": 0,
+    "application": "decode",
+    "version": "v0_10_1",
+    "entrypoint": "train",
+    "attributes": '{"files_down": {"config_id": "cfg", "data_ids": ["d"], "artifact_ids": []},'
+    ' "env_vars": {"SEED": "1"}}',
+    "hardware": '{"cpu_cores": 2, "memory": null, "gpu_model": null, "gpu_archi": null,'
+    ' "gpu_mem": null}',
+    "date_created": "2026-03-01T12:30:05.123456+00:00",
+    "date_started": None,
+    "date_finished": None,
+    "runtime_details": None,
+}
+
+
+def _row(**changes: Any) -> sqlite3.Row:
+    """The row SQLite's driver gives for these values."""
+    values = {**ROW, **changes}
+    connection = sqlite3.connect(":memory:")
+    connection.row_factory = sqlite3.Row
+    columns = ", ".join(f"? AS {column}" for column in JOB_COLUMNS)
+    row: sqlite3.Row = connection.execute(
+        f"SELECT {columns}",
+        [values[column] for column in JOB_COLUMNS],
+    ).fetchone()
+    connection.close()
+    return row
+
+
+def test_a_row_read_again_gives_the_same_job() -> None:
+    first = job_from_row(_row(), datetime.fromisoformat)
+
+    assert job_from_row(_row(), datetime.fromisoformat) is first
+    assert first.spec.env_vars == {"SEED": "1"}
+    assert first.spec.hardware is not None
+    assert first.spec.hardware.cpu_cores == 2
+
+
+def test_a_changed_row_gives_a_job_with_the_change() -> None:
+    queued = job_from_row(_row(), datetime.fromisoformat)
+    running = job_from_row(
+        _row(status="running", date_started="2026-03-01T12:31:00+00:00"), datetime.fromisoformat
+    )
+
+    assert queued.status is JobStatus.QUEUED
+    assert running.status is JobStatus.RUNNING
+    assert running.date_started == datetime.fromisoformat("2026-03-01T12:31:00+00:00")
