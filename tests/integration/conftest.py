@@ -13,6 +13,9 @@ from tests.integration.s3_support import s3_storage as s3_storage
 from tests.integration.stalling_proxy import postgres_proxy as postgres_proxy
 from userfacing_api.bootstrap import Identity
 
+# Helpers that assert like a test module does (a failure shows the values compared).
+pytest.register_assert_rewrite("tests.integration.worker_api_setup")
+
 
 @pytest.fixture
 def identity() -> Identity | None:

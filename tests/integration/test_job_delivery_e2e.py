@@ -6,56 +6,34 @@ short retry pauses; the stand-in records what it receives and can go down.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
-from tests.conftest import ClientFactory, TokenFactory
+from tests.conftest import ClientFactory
 from tests.databases import database_url as database_url
-from tests.databases import empty_database
+from tests.http.jobs_fixtures import alice as alice
+from tests.http.jobs_fixtures import files as files
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of
 from tests.integration.fakes_http import FakeWorkerApi
+from tests.integration.worker_api_setup import (
+    Client,
+    described,
+    job_ids,
+    report,
+    start,
+    wait_until_the_outbox_is_empty,
+)
+from tests.integration.worker_api_setup import environ as environ
+from tests.integration.worker_api_setup import extra_environ as extra_environ
 from tests.waiting import polled
-from userfacing_api.adapters.db.database import open_database
 from userfacing_api.bootstrap import create_app
-from userfacing_api.ports.jobs import JobStore
 from userfacing_api.settings import Settings
 
-Client = TestClient[web.Request, web.Application]
-
 HARDWARE = {"cpu_cores": 4, "memory": 8000, "gpu_model": "A100", "gpu_archi": None, "gpu_mem": 8}
-
-
-@pytest.fixture
-def extra_environ() -> dict[str, str]:
-    """Variables a test adds to this module's environment (parametrise it to change them)."""
-    return {}
-
-
-@pytest.fixture
-async def environ(
-    environ: dict[str, str],
-    database_url: str,
-    fake_worker_api: FakeWorkerApi,
-    extra_environ: dict[str, str],
-) -> dict[str, str]:
-    return {
-        **environ,
-        "DATABASE_URL": await empty_database(database_url),
-        "WORKERFACING_API_URL": fake_worker_api.url,
-        "INTERNAL_API_KEY_SECRET": fake_worker_api.api_key,
-        "JOB_DELIVERY_RETRY_CAP": "0.2",
-        "JOB_DELIVERY_POLL_INTERVAL": "0.2",
-        **extra_environ,
-    }
 
 
 @pytest.fixture
@@ -71,56 +49,6 @@ def train_entry(reference_catalogue: Path) -> dict[str, Any]:
 def data_root(settings: Settings) -> Path:
     """The absolute folder of the users' trees in the local storage."""
     return Path(settings.storage.user_data_root_path).resolve()
-
-
-@pytest.fixture
-async def alice(user_headers: TokenFactory, settings: Settings) -> dict[str, str]:
-    headers = await user_headers("alice@example.org")
-    await UserFiles(settings).put_inputs(user_id_of(headers))
-    return headers
-
-
-async def start(client: Client, headers: dict[str, str], **changes: Any) -> dict[str, Any]:
-    response = await client.post("/jobs", json=job_body(**changes), headers=headers)
-    assert response.status == 201, await response.text()
-    job: dict[str, Any] = await response.json()
-    assert job["status"] == "queued"
-    return job
-
-
-async def described(client: Client, headers: dict[str, str], job_id: int) -> dict[str, Any]:
-    response = await client.get(f"/jobs/{job_id}", headers=headers)
-    assert response.status == 200, await response.text()
-    job: dict[str, Any] = await response.json()
-    return job
-
-
-async def report(client: Client, api_key: str, job_id: int, status: str, details: str) -> int:
-    body = {"job_id": job_id, "status": status, "runtime_details": details}
-    response = await client.put("/_job_status", json=body, headers={"x-api-key": api_key})
-    return response.status
-
-
-@asynccontextmanager
-async def job_store(url: str) -> AsyncIterator[JobStore]:
-    """A store of its own on the service's database, to look into the outbox."""
-    async with open_database(url) as database:
-        yield database.jobs
-
-
-async def wait_until_the_outbox_is_empty(url: str) -> None:
-    """Once no delivery is pending, nothing can be sent again: what was received is final."""
-
-    async def next_due() -> datetime | None:
-        async with store.transaction() as transaction:
-            return await transaction.outbox.next_due()
-
-    async with job_store(url) as store:
-        await polled(next_due, lambda due: due is None)
-
-
-def job_ids(fake: FakeWorkerApi) -> Counter[int]:
-    return Counter(received.body["job"]["meta"]["job_id"] for received in fake.received)
 
 
 async def test_the_worker_side_receives_the_contracts_payload(

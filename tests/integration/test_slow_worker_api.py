@@ -11,22 +11,24 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ClientFactory, TokenFactory
+from tests.conftest import ClientFactory
 from tests.databases import database_url as database_url
-from tests.databases import empty_database
 from tests.fakes import RecordingNotifier
-from tests.http.jobs_helpers import UserFiles, user_id_of
+from tests.http.jobs_fixtures import alice as alice
+from tests.http.jobs_fixtures import files as files
 from tests.http.test_metrics import scrape, value
 from tests.integration.fakes_http import FakeWorkerApi
-from tests.integration.test_job_delivery_e2e import (
+from tests.integration.worker_api_setup import (
     Client,
     described,
     job_ids,
-    job_store,
+    next_due,
     report,
     start,
     wait_until_the_outbox_is_empty,
 )
+from tests.integration.worker_api_setup import environ as environ
+from tests.integration.worker_api_setup import extra_environ as extra_environ
 from tests.waiting import polled
 from userfacing_api.bootstrap import create_app
 from userfacing_api.settings import Settings
@@ -34,29 +36,6 @@ from userfacing_api.settings import Settings
 # As slow as the worker-facing API that delivered every job three times.
 SLOW_ACCEPT_SECONDS = 12.0
 UNKNOWN_OUTCOME_WAIT = 600.0
-
-
-@pytest.fixture
-def extra_environ() -> dict[str, str]:
-    return {}
-
-
-@pytest.fixture
-async def environ(
-    environ: dict[str, str],
-    database_url: str,
-    fake_worker_api: FakeWorkerApi,
-    extra_environ: dict[str, str],
-) -> dict[str, str]:
-    return {
-        **environ,
-        "DATABASE_URL": await empty_database(database_url),
-        "WORKERFACING_API_URL": fake_worker_api.url,
-        "INTERNAL_API_KEY_SECRET": fake_worker_api.api_key,
-        "JOB_DELIVERY_RETRY_CAP": "0.2",
-        "JOB_DELIVERY_POLL_INTERVAL": "0.2",
-        **extra_environ,
-    }
 
 
 @pytest.fixture
@@ -69,18 +48,6 @@ async def client(
     aiohttp_client: ClientFactory, settings: Settings, notifier: RecordingNotifier
 ) -> Client:
     return await aiohttp_client(create_app(settings, notifier=notifier))
-
-
-@pytest.fixture
-async def alice(user_headers: TokenFactory, settings: Settings) -> dict[str, str]:
-    headers = await user_headers("alice@example.org")
-    await UserFiles(settings).put_inputs(user_id_of(headers))
-    return headers
-
-
-async def next_due(url: str) -> datetime | None:
-    async with job_store(url) as store, store.transaction() as transaction:
-        return await transaction.outbox.next_due()
 
 
 async def due_again_after_no_answer(url: str, sent: datetime, wait: float) -> datetime:
