@@ -23,7 +23,7 @@ import aiohttp
 from bench.client import PASSWORD, USERNAME, Api, UnexpectedAnswer, random_block
 from bench.memory import RssSampler
 from bench.options import Options
-from bench.results import RSS_TARGET_MIB, Result
+from bench.results import RSS_TARGET_MIB, Result, usage
 from bench.server import running_server, sqlite_url
 from bench.timing import Measure, measured
 from bench.units import MB, MIB, format_size
@@ -231,10 +231,7 @@ def _result(
         value=rate,
         unit="MB/s",
         seconds=step.seconds,
-        rss_growth_bytes=step.rss_growth,
-        server_cpu=step.server_cpu,
-        client_cpu=step.client_cpu,
-        other_cpu=step.other_cpu,
+        **usage(step),
         min_value=minimum,
         max_rss_growth_mib=RSS_TARGET_MIB,
         note=note,

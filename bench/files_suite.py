@@ -13,7 +13,7 @@ import aiohttp
 from bench.client import Api, UnexpectedAnswer, pattern_chunks, random_block
 from bench.options import Options
 from bench.rates import against_floor
-from bench.results import RSS_TARGET_MIB, TRANSFER_TARGET_MBPS, Result
+from bench.results import RSS_TARGET_MIB, TRANSFER_TARGET_MBPS, Result, usage
 from bench.server import Server, running_floor, running_server, sqlite_url
 from bench.timing import Measure, measured
 from bench.units import MB, format_size
@@ -104,10 +104,7 @@ class _FilesBench:
             value=moved / MB / step.seconds,
             unit="MB/s",
             seconds=step.seconds,
-            rss_growth_bytes=step.rss_growth,
-            server_cpu=step.server_cpu,
-            client_cpu=step.client_cpu,
-            other_cpu=step.other_cpu,
+            **usage(step),
             requests=requests,
             min_value=TRANSFER_TARGET_MBPS,
             max_rss_growth_mib=RSS_TARGET_MIB,

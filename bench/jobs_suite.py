@@ -15,7 +15,7 @@ from bench.databases import database_url
 from bench.load import run_load
 from bench.options import Options
 from bench.rates import Reference, against_floor, measured_rate
-from bench.results import Result
+from bench.results import Result, request_rate
 from bench.server import Server, running_floor, running_server
 from bench.timing import measured
 from bench.wrk import Requests, wrk_available
@@ -104,15 +104,7 @@ class _JobsBench:
             suite=SUITE,
             scenario=f"seed {count} jobs: POST /jobs, {SEED_CLIENTS} clients",
             engine=self._engine,
-            value=outcome.per_second,
-            unit="req/s",
-            seconds=outcome.seconds,
-            rss_growth_bytes=step.rss_growth,
-            server_cpu=step.server_cpu,
-            client_cpu=step.client_cpu,
-            other_cpu=step.other_cpu,
-            requests=outcome.requests,
-            errors=outcome.errors,
+            **request_rate(outcome, step),
             p50_ms=outcome.percentile_ms(0.50),
             p99_ms=outcome.percentile_ms(0.99),
             note="seeded through HTTP (aiohttp client); no worker-facing API configured,"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.options import Options
-from bench.results import FLOOR_RATIO_TARGET, Result
+from bench.results import FLOOR_RATIO_TARGET, Result, request_rate
 from bench.server import Server
 from bench.timing import Measure, measured
 from bench.wrk import Requests, WrkOutcome, combined, run_wrk
@@ -122,15 +122,7 @@ def rate_result(
         suite="rates",
         scenario=scenario,
         engine=engine,
-        value=outcome.per_second,
-        unit="req/s",
-        seconds=outcome.seconds,
-        rss_growth_bytes=step.rss_growth,
-        server_cpu=step.server_cpu,
-        client_cpu=step.client_cpu,
-        other_cpu=step.other_cpu,
-        requests=outcome.requests,
-        errors=outcome.errors,
+        **request_rate(outcome, step),
         p50_ms=outcome.p50_ms,
         p99_ms=outcome.p99_ms,
         max_rss_growth_mib=RATE_RSS_TARGET_MIB,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
+from bench.load import LoadOutcome
+from bench.timing import Measure
 from bench.units import MIB
+from bench.wrk import WrkOutcome
 
 RSS_TARGET_MIB = 64.0
 TRANSFER_TARGET_MBPS = 200.0
@@ -89,6 +92,45 @@ class Result:
         )
         data["verdict"] = self.verdict
         return data
+
+
+class Usage(TypedDict):
+    """What a measured step cost the machine, as `Result` fields."""
+
+    rss_growth_bytes: int
+    server_cpu: float
+    client_cpu: float
+    other_cpu: float
+
+
+def usage(step: Measure) -> Usage:
+    return Usage(
+        rss_growth_bytes=step.rss_growth,
+        server_cpu=step.server_cpu,
+        client_cpu=step.client_cpu,
+        other_cpu=step.other_cpu,
+    )
+
+
+class RequestRate(Usage):
+    """A load run's request rate and its cost, as `Result` fields."""
+
+    value: float
+    unit: str
+    seconds: float
+    requests: int
+    errors: int
+
+
+def request_rate(outcome: LoadOutcome | WrkOutcome, step: Measure) -> RequestRate:
+    return RequestRate(
+        value=outcome.per_second,
+        unit="req/s",
+        seconds=outcome.seconds,
+        requests=outcome.requests,
+        errors=outcome.errors,
+        **usage(step),
+    )
 
 
 def _ms(value: float | None) -> str:

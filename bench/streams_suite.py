@@ -19,7 +19,7 @@ from bench.databases import database_url
 from bench.jobs_suite import CONFIG_ID, DATA_ID, job_create
 from bench.load import LoadOutcome
 from bench.options import Options
-from bench.results import Result
+from bench.results import Result, usage
 from bench.server import Server, running_server
 from bench.timing import Measure, measured
 from bench.units import MIB
@@ -120,10 +120,7 @@ class _StreamsBench:
             value=rss / MIB,
             unit="MiB RSS",
             seconds=seconds,
-            rss_growth_bytes=opening.rss_growth,
-            server_cpu=opening.server_cpu,
-            client_cpu=opening.client_cpu,
-            other_cpu=opening.other_cpu,
+            **usage(opening),
             requests=count,
             max_value=RSS_LIMIT_MIB,
             note=f"server RSS with every stream open and its past events sent ({seconds:.1f} s)",
@@ -170,10 +167,7 @@ class _StreamsBench:
             value=len(latencies) / seconds if seconds else 0.0,
             unit="events/s",
             seconds=seconds,
-            rss_growth_bytes=step.rss_growth,
-            server_cpu=step.server_cpu,
-            client_cpu=step.client_cpu,
-            other_cpu=step.other_cpu,
+            **usage(step),
             requests=len(latencies),
             p50_ms=outcome.percentile_ms(0.50),
             p99_ms=outcome.percentile_ms(0.99),
