@@ -7,7 +7,7 @@ a command, which scripts and small transfers pay on every run.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,7 +30,14 @@ class Reporter:
     def transfer(self, label: str, total: int | None, completed: int = 0) -> Transfer:
         return Transfer()
 
-    def __enter__(self) -> Reporter:
+    def start(self) -> None:
+        """Nothing to show by default."""
+
+    def stop(self) -> None:
+        """Nothing to show by default."""
+
+    def __enter__(self) -> Self:
+        self.start()
         return self
 
     def __exit__(
@@ -39,7 +46,7 @@ class Reporter:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        return None
+        self.stop()
 
 
 class _RichTransfer(Transfer):
@@ -82,14 +89,8 @@ class RichReporter(Reporter):
         task = self._progress.add_task(label, total=total, completed=completed)
         return _RichTransfer(self._progress, task)
 
-    def __enter__(self) -> RichReporter:
+    def start(self) -> None:
         self._progress.start()
-        return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._progress.stop()
