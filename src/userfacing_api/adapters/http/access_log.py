@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
@@ -9,6 +11,11 @@ from userfacing_api.adapters.http.app_keys import REQUEST_ID
 
 
 class RequestIdAccessLogger(AbstractAccessLogger):
+    @property
+    def enabled(self) -> bool:
+        """False when INFO lines are not written: the line is then never put together."""
+        return self.logger.isEnabledFor(logging.INFO)
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
             "%s %s %s %s %.1fms rid=%s",

@@ -77,11 +77,10 @@ class SqliteDatabase(Database):
         The connection is for this block only; nobody else uses it meanwhile.
         """
         await self._turns.take()
-        begin = asyncio.ensure_future(self._run("BEGIN IMMEDIATE"))
         try:
-            await asyncio.shield(begin)
+            await self._run("BEGIN IMMEDIATE")
         except asyncio.CancelledError:
-            self._undo_later(begin)
+            self._undo_later()
             raise
         except BaseException:
             self._turns.give_back()
@@ -105,15 +104,16 @@ class SqliteDatabase(Database):
         with translated_errors(_FAILURES):
             await self._connection.execute(sql)
 
-    def _undo_later(self, begin: asyncio.Future[None]) -> None:
+    def _undo_later(self) -> None:
         """A `BEGIN` whose caller was cancelled (a deadline) still runs in SQLite's
-        thread, waiting for a lock: roll it back once it ends, then end the turn."""
+        thread, waiting for a lock: a `ROLLBACK` sent now runs right after it (the
+        thread runs statements in order), then the turn ends. If the `BEGIN` failed,
+        there is nothing to roll back and the `ROLLBACK` fails harmlessly."""
 
         async def undo() -> None:
             try:
                 with contextlib.suppress(DatabaseUnavailable):
-                    await begin
-                    await self._rollback()
+                    await self._run("ROLLBACK")
             finally:
                 self._turns.give_back()
 
