@@ -83,8 +83,8 @@ JOB_COLUMNS = (
 )
 """The columns `job_from_row` reads, in the order it reads them."""
 
-JOBS_KEPT = 4096
-"""How many jobs `job_from_row` keeps for rows read again (a few MiB)."""
+JOBS_KEPT = 1024
+"""How many jobs `job_from_row` keeps for rows read again (ten pages of a listing, ~1 MiB)."""
 
 _STATUSES = {status.value: status for status in JobStatus}
 _ENVIRONMENTS = {environment.value: environment for environment in Environment}
