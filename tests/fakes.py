@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from jose import jwt
 
+from tests.fixed_clock import FixedClock as FixedClock
 from userfacing_api.adapters.storage.rules import check_move, check_read, check_replace, check_write
 from userfacing_api.domain.applications import Catalogue
 from userfacing_api.domain.delivery import Lease
@@ -278,19 +279,6 @@ class InMemoryUploadStorage(UploadStorage):
     async def discard(self, session: UploadSession) -> None:
         self.records.pop(session.upload_id, None)
         self.parts.pop(session.upload_id, None)
-
-
-class FixedClock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, now: datetime = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import TokenFactory
+from tests.fixed_clock import Ticks
 from tests.integration.s3_support import raw_s3_client
 from userfacing_api.adapters.catalogue.reloading import ReloadingCatalogue
 from userfacing_api.adapters.catalogue.s3 import load_s3_catalogue
@@ -23,16 +24,6 @@ from userfacing_api.settings import CatalogueSettings, Settings, SettingsError
 Client = TestClient[web.Request, web.Application]
 
 KEY = "config/application_config.yaml"
-
-
-class Ticks:
-    """A monotonic clock a test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixed_clock import Ticks
 from tests.waiting import eventually
 from userfacing_api.adapters.catalogue.reloading import Document, ReloadingCatalogue
 from userfacing_api.adapters.catalogue.yaml_file import YamlFileCatalogue
@@ -50,16 +51,6 @@ class GatedSource:
 
     async def read(self) -> Document:
         return Document(text=self.text, version=self.text)
-
-
-class Ticks:
-    """A monotonic clock a test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
