@@ -3,10 +3,14 @@
 A file is written to `<name>.part` beside its destination and renamed when complete,
 so a file with its final name is always whole; an interrupted download leaves the
 `.part` file, and the next download of the same file asks only for the bytes after it.
+Beside it, `<name>.part.json` keeps the version of the file those bytes came from (its
+`ETag`, else its `Last-Modified`); the next request names it in `If-Range`, so a file
+changed on the service in between comes whole again instead of being spliced.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,12 +23,16 @@ import aiohttp
 
 from decode_cloud.errors import DecodeCloudError
 from decode_cloud.files import is_folder, list_folder
+from decode_cloud.json_files import read_json_object, write_json_object
 from decode_cloud.local_io import run_bounded, write_chunks
 from decode_cloud.models import FileEntry
 from decode_cloud.progress import Reporter
 from decode_cloud.transport import Connection, remote_path, url_path
 
 PARALLEL_FILES = 4
+AS_STORED = {"Accept-Encoding": "identity"}
+"""Downloads ask for the bytes as stored and take them undecoded (`auto_decompress`
+off): ranges then count bytes of the file, and no decoder sits on the way."""
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)|bytes \*/(\d+)")
 
 
@@ -39,6 +47,36 @@ class Downloaded:
 
 def partial_path(local: Path) -> Path:
     return local.with_name(local.name + ".part")
+
+
+def version_path(local: Path) -> Path:
+    """Where the version of the bytes in the `.part` file is kept."""
+    return local.with_name(local.name + ".part.json")
+
+
+def _version_of(response: aiohttp.ClientResponse) -> str | None:
+    """What `If-Range` can name: a strong `ETag`, else `Last-Modified`; None without either."""
+    etag = response.headers.get("ETag", "").strip()
+    if etag.startswith('"'):
+        return etag
+    return response.headers.get("Last-Modified") or None
+
+
+async def _read_version(local: Path) -> str | None:
+    value = (await asyncio.to_thread(read_json_object, version_path(local))).get("version")
+    return value if isinstance(value, str) and value else None
+
+
+async def _keep_version(local: Path, version: str | None) -> None:
+    """Remember `version` for the bytes about to be written (forget it when None)."""
+    if version is None:
+        await _forget_version(local)
+    else:
+        await asyncio.to_thread(write_json_object, version_path(local), {"version": version})
+
+
+async def _forget_version(local: Path) -> None:
+    await asyncio.to_thread(version_path(local).unlink, missing_ok=True)
 
 
 def _range_start(response: aiohttp.ClientResponse) -> int:
@@ -63,6 +101,7 @@ async def _size_of(path: Path) -> int | None:
 
 async def _complete(partial: Path, local: Path, remote: str) -> Downloaded:
     await aiofiles.os.replace(partial, local)
+    await _forget_version(local)
     return Downloaded(remote, local, (await aiofiles.os.stat(local)).st_size)
 
 
@@ -118,20 +157,28 @@ class Downloader:
         offset = await _size_of(partial) or 0
         if expected is not None and offset > expected:
             offset = 0
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        headers = dict(AS_STORED)
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            version = await _read_version(local)
+            if version is not None:
+                headers["If-Range"] = version
         path = url_path("files", remote, "download")
         async with self._connection.request(
-            "GET", path, headers=headers, allow=frozenset({416})
+            "GET", path, headers=headers, allow=frozenset({416}), auto_decompress=False
         ) as response:
             if response.status == 416:
                 # Everything is already in the `.part` file, or it is longer than the file.
                 total = self._total_of_unsatisfiable(response)
                 if total != offset:
                     await aiofiles.os.remove(partial)
+                    await _forget_version(local)
                     return await self.download_file(remote, local, expected)
             else:
                 if response.status != 206 or _range_start(response) != offset:
-                    offset = 0
+                    offset = 0  # the whole file: another version, or no ranges served
+                if offset == 0:
+                    await _keep_version(local, _version_of(response))
                 await self._write(response, partial, offset, remote)
         return await _complete(partial, local, remote)
 
@@ -145,7 +192,9 @@ class Downloader:
         await aiofiles.os.makedirs(local.parent, exist_ok=True)
         partial = partial_path(local)
         path = url_path("files", remote, "download")
-        async with self._connection.request("GET", path) as response:
+        async with self._connection.request(
+            "GET", path, headers=AS_STORED, auto_decompress=False
+        ) as response:
             await self._write(response, partial, 0, remote + ".zip")
         return await _complete(partial, local, remote)
 

@@ -165,7 +165,8 @@ def _file_commands(commands: _Commands) -> None:
         "A file goes to LOCAL (or into it, if LOCAL is a folder). A folder is fetched file by\n"
         "file into LOCAL (or LOCAL/<name> if LOCAL is an existing folder). Files arrive as\n"
         "<name>.part and get their name when complete; run the same command again after an\n"
-        "interruption and it continues where it stopped.",
+        "interruption and it continues where it stopped (or starts over, if the file\n"
+        "changed in the cloud meanwhile).",
     )
     download.add_argument("remote", metavar="REMOTE", help="a file or folder of your tree")
     download.add_argument("local", type=Path, metavar="LOCAL", help="where to put it")
