@@ -115,7 +115,7 @@ async def events(
     """The job's status changes from its creation on, live, until a terminal status.
 
     From the event stream where the service has one; otherwise (404 on the stream of an
-    existing job) by reading the job every `poll_seconds`.
+    existing job, or an answer that is not a stream) by polling every `poll_seconds`.
     """
     streamed = False
     async for event in _streamed(connection, job_id):
@@ -164,6 +164,45 @@ async def _streamed(connection: Connection, job_id: int) -> AsyncIterator[JobEve
 
 
 async def _polled(
+    connection: Connection, job_id: int, poll_seconds: float
+) -> AsyncIterator[JobEvent]:
+    """Every status change, by polling: the job's recorded history where the service
+    keeps one, so that statuses that came and went between two polls are shown too;
+    else the job itself, which shows only the status of the moment (the last one always).
+    """
+    shown = 0
+    while (history := await _history(connection, job_id)) is not None:
+        for event in history:
+            if event.seq > shown:
+                shown = event.seq
+                yield event
+                if event.is_terminal:
+                    return
+        await asyncio.sleep(poll_seconds)
+    async for event in _polled_job(connection, job_id, poll_seconds):
+        yield event
+
+
+async def _history(connection: Connection, job_id: int) -> list[JobEvent] | None:
+    """The job's events so far (`GET /jobs/{id}/events` as JSON); None without them.
+
+    An empty history counts as none: a job from before the service kept histories.
+    """
+    async with connection.request(
+        "GET",
+        _job_path(job_id, "events"),
+        headers={"Accept": "application/json"},
+        allow=frozenset({404, 406}),
+    ) as response:
+        if response.status >= 400 or response.content_type != "application/json":
+            return None
+        answer = await response.json()
+    if not isinstance(answer, list) or not answer:
+        return None
+    return sorted((JobEvent.from_json(item) for item in answer), key=lambda event: event.seq)
+
+
+async def _polled_job(
     connection: Connection, job_id: int, poll_seconds: float
 ) -> AsyncIterator[JobEvent]:
     """A change of status or of the runtime details, each time one is seen.

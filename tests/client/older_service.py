@@ -4,6 +4,9 @@ A streaming reverse proxy on 127.0.0.1 in front of the real service: every reque
 is passed through, except those of the endpoints the original does not have (upload
 sessions, job events and cancelling), which get the 404 an aiohttp or FastAPI
 service answers for an unknown route. The client must fall back to what it has.
+
+`streams=False` makes it a proxy that does not pass event streams through: it asks the
+service for JSON instead, so a request for a job's event stream gets its history.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from aiohttp import web
 from tests.client.service import Service
 
 MISSING = re.compile(r"^/(uploads(/.*)?|jobs/events|jobs/[^/]+/(events|cancel))$")
+NOTHING_MISSING = re.compile(r"(?!)")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "host", "content-length"}
 CHUNK = 1024 * 1024
 
@@ -30,15 +34,19 @@ class OlderService(Service):
 
 
 @asynccontextmanager
-async def older_service(service: Service) -> AsyncIterator[OlderService]:
+async def older_service(
+    service: Service, missing: re.Pattern[str] = MISSING, streams: bool = True
+) -> AsyncIterator[OlderService]:
     """A `Service` whose URL is the proxy's, listing the requests it refused."""
     async with aiohttp.ClientSession(auto_decompress=False) as upstream:
 
         async def forward(request: web.Request) -> web.StreamResponse:
-            if MISSING.match(request.path):
+            if missing.match(request.path):
                 refused.append(f"{request.method} {request.path}")
                 return web.json_response({"detail": "Not Found"}, status=404)
             headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+            if not streams and "text/event-stream" in headers.get("Accept", ""):
+                headers["Accept"] = "application/json"
             async with upstream.request(
                 request.method,
                 service.url + request.path_qs,

@@ -12,7 +12,7 @@ import pytest
 from tests.client.cli import Cli, assert_ok, assert_one_line_error, finish
 from tests.client.conftest import Deployment, log_in
 from tests.client.jobs_helpers import delivered_job, next_line, submit_arguments, upload_inputs
-from tests.client.older_service import OlderService, older_service
+from tests.client.older_service import NOTHING_MISSING, OlderService, older_service
 
 LARGE = 20 * 1024 * 1024
 """Above the size from which the client asks for an upload session."""
@@ -73,3 +73,30 @@ async def test_watch_polls_where_there_is_no_event_stream_and_cancel_says_404(
     assert ended.returncode == 0, ended
     assert "GET /jobs/1/events" in older.refused
     assert assert_one_line_error(cancel, 4) == "error: 404: Not Found"
+
+
+async def test_watch_polling_the_history_shows_statuses_that_came_and_went_between_polls(
+    cli: Cli, local_deployment: Deployment, tmp_path: Path
+) -> None:
+    async with older_service(local_deployment.service, NOTHING_MISSING, streams=False) as proxy:
+        await log_in(cli, proxy)
+        await upload_inputs(cli, tmp_path)
+        assert_ok(await cli.run(*submit_arguments("brief")))
+        await delivered_job(local_deployment)
+
+        watch = await cli.start("jobs", "watch", "1", "--interval", "1")
+        queued = await next_line(watch)
+        # One right after the other: polling the job alone would likely see only the last.
+        await proxy.report_status(1, "running", "epoch 1")
+        await proxy.report_status(1, "postprocessing")
+        await proxy.report_status(1, "finished", "done")
+        later = [await next_line(watch) for _ in range(3)]
+        ended = await finish(watch)
+
+    assert [line.split("  ")[1:] for line in (queued, *later)] == [
+        ["job 1", "queued"],
+        ["job 1", "running", "epoch 1"],
+        ["job 1", "postprocessing"],
+        ["job 1", "finished", "done"],
+    ]
+    assert ended.returncode == 0, ended

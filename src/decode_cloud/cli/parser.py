@@ -254,7 +254,8 @@ def _job_commands(commands: _Commands, common: argparse.ArgumentParser) -> None:
         jobs.watch,
         "Follow a job's status until it ends",
         "Prints every status change from the job's creation on, live from the service's\n"
-        "event stream (or by polling where it has none). Exits 0 when the job finished\n"
+        "event stream (or by polling its recorded history, or the job itself, where it has\n"
+        "no stream). Exits 0 when the job finished\n"
         "and 6 when it ended in error or was cancelled.",
     )
     _job_id(watch)
