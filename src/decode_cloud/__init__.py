@@ -3,11 +3,16 @@
 It speaks the service's HTTP API only. `Client` is for ordinary and notebook code,
 `AsyncClient` for asyncio programs; both take the service URL and the login that
 `decode-cloud login` cached.
+
+The names below are imported on first use: the command line starts without loading
+aiohttp until a command needs the network.
 """
 
-from decode_cloud.aio import AsyncClient
-from decode_cloud.client import Client
-from decode_cloud.downloads import Downloaded
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from decode_cloud.errors import (
     ApiError,
     DecodeCloudError,
@@ -17,9 +22,20 @@ from decode_cloud.errors import (
     NotLoggedIn,
     Unreachable,
 )
-from decode_cloud.jobs import JobSpec
-from decode_cloud.models import FileEntry, Job, JobEvent
-from decode_cloud.uploads import UploadOutcome
+from decode_cloud.models import FileEntry, Job, JobEvent, JobSpec
+
+if TYPE_CHECKING:
+    from decode_cloud.aio import AsyncClient
+    from decode_cloud.client import Client
+    from decode_cloud.downloads import Downloaded
+    from decode_cloud.uploads import UploadOutcome
+
+_LAZY = {
+    "AsyncClient": "decode_cloud.aio",
+    "Client": "decode_cloud.client",
+    "Downloaded": "decode_cloud.downloads",
+    "UploadOutcome": "decode_cloud.uploads",
+}
 
 __all__ = [
     "ApiError",
@@ -38,3 +54,11 @@ __all__ = [
     "Unreachable",
     "UploadOutcome",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

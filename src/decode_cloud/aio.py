@@ -14,15 +14,15 @@ import aiohttp
 from decode_cloud import files as file_api
 from decode_cloud import jobs as job_api
 from decode_cloud.credentials import Credentials, CredentialStore, normalise_url
+from decode_cloud.defaults import PARALLEL_FILES, POLL_SECONDS, URL_VARIABLE
 from decode_cloud.downloads import Downloaded, Downloader
 from decode_cloud.errors import NotLoggedIn
 from decode_cloud.login import log_in
-from decode_cloud.models import FileEntry, Job, JobEvent
+from decode_cloud.models import FileEntry, Job, JobEvent, JobSpec
 from decode_cloud.progress import Reporter
 from decode_cloud.transport import Connection
-from decode_cloud.uploads import PARALLEL_FILES, SessionState, Uploader, UploadOutcome, plan_upload
+from decode_cloud.uploads import SessionState, Uploader, UploadOutcome, plan_upload
 
-URL_VARIABLE = "DECODE_CLOUD_URL"
 READ_BUFFER = 4 * 1024 * 1024
 """Bytes aiohttp reads from a socket before waiting for them to be consumed (64 KiB by
 default): large enough that a fast download is not paused and resumed all the time."""
@@ -153,7 +153,7 @@ class AsyncClient:
     async def applications(self) -> dict[str, Any]:
         return await job_api.applications(self.connection)
 
-    async def submit(self, spec: job_api.JobSpec) -> Job:
+    async def submit(self, spec: JobSpec) -> Job:
         return await job_api.submit(self.connection, spec)
 
     async def jobs(self, statuses: Sequence[str] = ()) -> list[Job]:
@@ -163,7 +163,7 @@ class AsyncClient:
         return await job_api.get_job(self.connection, job_id)
 
     def watch(
-        self, job_id: int, poll_seconds: float = job_api.POLL_SECONDS
+        self, job_id: int, poll_seconds: float = POLL_SECONDS
     ) -> AsyncGenerator[JobEvent, None]:
         """The job's status changes, live, until it ends (polling where there is no stream)."""
         return job_api.events(self.connection, job_id, poll_seconds)

@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 
 from decode_cloud.aio import AsyncClient
 from decode_cloud.credentials import CredentialStore
+from decode_cloud.defaults import PARALLEL_FILES, POLL_SECONDS
 from decode_cloud.downloads import Downloaded
-from decode_cloud.jobs import POLL_SECONDS, JobSpec
-from decode_cloud.models import FileEntry, Job, JobEvent
+from decode_cloud.models import FileEntry, Job, JobEvent, JobSpec
 from decode_cloud.progress import Reporter
-from decode_cloud.uploads import PARALLEL_FILES, SessionState, UploadOutcome
+from decode_cloud.uploads import SessionState, UploadOutcome
 
 T = TypeVar("T")
 

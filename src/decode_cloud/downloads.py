@@ -21,6 +21,7 @@ import aiofiles
 import aiofiles.os
 import aiohttp
 
+from decode_cloud.defaults import PARALLEL_FILES
 from decode_cloud.errors import DecodeCloudError
 from decode_cloud.files import is_folder, list_folder
 from decode_cloud.json_files import read_json_object, write_json_object
@@ -29,7 +30,6 @@ from decode_cloud.models import FileEntry
 from decode_cloud.progress import Reporter
 from decode_cloud.transport import Connection, remote_path, url_path
 
-PARALLEL_FILES = 4
 AS_STORED = {"Accept-Encoding": "identity"}
 """Downloads ask for the bytes as stored and take them undecoded (`auto_decompress`
 off): ranges then count bytes of the file, and no decoder sits on the way."""

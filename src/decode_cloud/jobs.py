@@ -4,66 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from decode_cloud.defaults import POLL_SECONDS
 from decode_cloud.downloads import Downloaded, Downloader
-from decode_cloud.errors import ApiError, LocalPathError, Unreachable
-from decode_cloud.models import Job, JobEvent
+from decode_cloud.errors import ApiError, Unreachable
+from decode_cloud.models import Job, JobEvent, JobSpec
 from decode_cloud.sse import read_events
 from decode_cloud.transport import Connection, url_path
 
 PAGE_SIZE = 100
-POLL_SECONDS = 2.0
 STREAM_READ_TIMEOUT = 60.0
 """The stream sends a comment every 15 s; this much silence means the connection is gone."""
 RECONNECTS = 5
 EVENT_STREAM = "text/event-stream"
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """What `jobs submit` sends; `app` is `application:version:entrypoint`."""
-
-    name: str
-    app: str
-    config: str
-    data: Sequence[str] = ()
-    artifacts: Sequence[str] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
-    priority: int | None = None
-    environment: str | None = None
-
-    def body(self) -> dict[str, Any]:
-        parts = self.app.split(":")
-        if len(parts) != 3 or not all(parts):
-            raise LocalPathError(
-                f"--app {self.app!r}: expected application:version:entrypoint,"
-                " e.g. decode:v0_10_1:train (see `decode-cloud apps`)"
-            )
-        application, version, entrypoint = parts
-        return {
-            "job_name": self.name,
-            "environment": self.environment,
-            "priority": self.priority,
-            "application": {
-                "application": application,
-                "version": version,
-                "entrypoint": entrypoint,
-            },
-            "attributes": {
-                "files_down": {
-                    "config_id": self.config,
-                    "data_ids": list(self.data),
-                    "artifact_ids": list(self.artifacts),
-                },
-                "env_vars": dict(self.env),
-            },
-            "hardware": None,
-        }
 
 
 def _job_path(job_id: int, *rest: str) -> str:

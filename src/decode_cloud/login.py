@@ -15,8 +15,6 @@ from decode_cloud.credentials import CognitoPool, Credentials
 from decode_cloud.errors import ApiError, LoginFailed
 from decode_cloud.transport import Connection
 
-PROVIDERS = ("local", "cognito")
-
 
 async def cognito_pool(connection: Connection) -> CognitoPool | None:
     """The pool `GET /access_info` names, or None when the deployment has none."""

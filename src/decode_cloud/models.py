@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from decode_cloud.errors import LocalPathError
 
 TERMINAL_STATUSES = frozenset({"finished", "error", "cancelled"})
 
@@ -88,3 +91,45 @@ class Job:
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What `jobs submit` sends; `app` is `application:version:entrypoint`."""
+
+    name: str
+    app: str
+    config: str
+    data: Sequence[str] = ()
+    artifacts: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    priority: int | None = None
+    environment: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        parts = self.app.split(":")
+        if len(parts) != 3 or not all(parts):
+            raise LocalPathError(
+                f"--app {self.app!r}: expected application:version:entrypoint,"
+                " e.g. decode:v0_10_1:train (see `decode-cloud apps`)"
+            )
+        application, version, entrypoint = parts
+        return {
+            "job_name": self.name,
+            "environment": self.environment,
+            "priority": self.priority,
+            "application": {
+                "application": application,
+                "version": version,
+                "entrypoint": entrypoint,
+            },
+            "attributes": {
+                "files_down": {
+                    "config_id": self.config,
+                    "data_ids": list(self.data),
+                    "artifact_ids": list(self.artifacts),
+                },
+                "env_vars": dict(self.env),
+            },
+            "hardware": None,
+        }

@@ -33,7 +33,6 @@ from decode_cloud.transport import Connection, remote_path, url_path
 
 SESSION_THRESHOLD = 16 * 1024 * 1024
 PARALLEL_PARTS = 4
-PARALLEL_FILES = 4
 UPLOADABLE = ("config", "data", "artifact")
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from pathlib import Path
+
 import pytest
 
 from decode_cloud.cli import main
@@ -66,3 +70,29 @@ def test_jobs_without_a_command_prints_its_help_and_exits_with_2(
 
     assert code == 2
     assert "submit" in capsys.readouterr().err
+
+
+async def test_help_and_argument_errors_do_not_load_the_network_stack(tmp_path: Path) -> None:
+    """aiohttp is most of a command's start-up time; only commands that talk need it."""
+    probe = (
+        "import sys\n"
+        "from decode_cloud.cli import main\n"
+        "for argv in (['--help'], ['upload', '--help'], ['jobs', 'watch', 'x']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(name for name in ('aiohttp', 'rich', 'yaml') if name in sys.modules))\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        probe,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    stdout, _ = await process.communicate()
+
+    assert process.returncode == 0
+    assert stdout.decode().splitlines()[-1] == "[]"

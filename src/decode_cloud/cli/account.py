@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
-from decode_cloud.aio import AsyncClient
 from decode_cloud.cli.output import note, print_json, say
 from decode_cloud.errors import LocalPathError
+
+if TYPE_CHECKING:
+    from decode_cloud.aio import AsyncClient
 
 
 def _username(args: argparse.Namespace) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from decode_cloud.aio import AsyncClient
 from decode_cloud.cli.output import note, print_downloads, print_entries, print_json, say
 from decode_cloud.errors import EXIT_USAGE
-from decode_cloud.uploads import Uploaded
+
+if TYPE_CHECKING:
+    from decode_cloud.aio import AsyncClient
+    from decode_cloud.uploads import Uploaded
 
 
 async def ls(args: argparse.Namespace, client: AsyncClient) -> int:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from decode_cloud.aio import AsyncClient
 from decode_cloud.cli.output import print_downloads, print_job, print_jobs, print_json, say
 from decode_cloud.errors import JobFailed, LocalPathError
-from decode_cloud.jobs import JobSpec
+from decode_cloud.models import JobSpec
+
+if TYPE_CHECKING:
+    from decode_cloud.aio import AsyncClient
 
 JOB_FILE_KEYS = ("name", "app", "config", "data", "artifact", "env", "priority", "environment")
 

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import sys
 
-from decode_cloud.aio import AsyncClient
 from decode_cloud.cli.output import note
 from decode_cloud.cli.parser import build_parser
 from decode_cloud.errors import EXIT_INTERRUPTED, EXIT_USAGE, DecodeCloudError
@@ -14,6 +13,10 @@ from decode_cloud.progress import Reporter, RichReporter
 
 
 async def _run(args: argparse.Namespace) -> int:
+    # Imported here, not above: aiohttp is most of the start-up time, and `--help`
+    # or a mistyped argument needs none of it.
+    from decode_cloud.aio import AsyncClient
+
     show_bars = not args.quiet and sys.stderr.isatty()
     with RichReporter() if show_bars else Reporter() as reporter:
         async with AsyncClient(args.url, reporter=reporter) as client:

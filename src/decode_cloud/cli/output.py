@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from decode_cloud.downloads import Downloaded
 from decode_cloud.models import FileEntry, Job
+
+if TYPE_CHECKING:
+    from decode_cloud.downloads import Downloaded
 
 
 def say(line: str = "") -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from decode_cloud.aio import URL_VARIABLE, AsyncClient
 from decode_cloud.cli import account, files, jobs
-from decode_cloud.jobs import POLL_SECONDS
-from decode_cloud.login import PROVIDERS
-from decode_cloud.uploads import PARALLEL_FILES
+from decode_cloud.defaults import PARALLEL_FILES, POLL_SECONDS, PROVIDERS, URL_VARIABLE
 
-Handler = Callable[[argparse.Namespace, AsyncClient], Awaitable[int]]
+if TYPE_CHECKING:
+    from decode_cloud.aio import AsyncClient
+
+Handler = Callable[[argparse.Namespace, "AsyncClient"], Awaitable[int]]
 
 DESCRIPTION = """\
 The command line of DECODE OpenCloud: upload microscopy data and configurations,
