@@ -21,7 +21,13 @@ from decode_cloud.login import log_in
 from decode_cloud.models import FileEntry, Job, JobEvent, JobSpec
 from decode_cloud.progress import Reporter
 from decode_cloud.transport import Connection
-from decode_cloud.uploads import SessionState, Uploader, UploadOutcome, plan_upload
+from decode_cloud.uploads import (
+    SESSION_THRESHOLD,
+    SessionState,
+    Uploader,
+    UploadOutcome,
+    plan_upload,
+)
 
 READ_BUFFER = 4 * 1024 * 1024
 """Bytes aiohttp reads from a socket before waiting for them to be consumed (64 KiB by
@@ -132,12 +138,18 @@ class AsyncClient:
         *,
         skip_existing: bool = False,
         parallel: int = PARALLEL_FILES,
+        single_request: bool = False,
     ) -> UploadOutcome:
-        """Files and folders (recursively, keeping the folder's name) into `remote_dir`."""
+        """Files and folders (recursively, keeping the folder's name) into `remote_dir`.
+
+        Files of `SESSION_THRESHOLD` bytes or more go through resumable upload sessions
+        where the service has them, unless `single_request`.
+        """
         plan = await asyncio.to_thread(
             plan_upload, [Path(source) for source in sources], remote_dir
         )
-        uploader = Uploader(self.connection, self._reporter, self._state)
+        threshold = None if single_request else SESSION_THRESHOLD
+        uploader = Uploader(self.connection, self._reporter, self._state, threshold)
         return await uploader.upload(plan, remote_dir, skip_existing, parallel)
 
     async def download(

@@ -102,9 +102,16 @@ class Client:
         *,
         skip_existing: bool = False,
         parallel: int = PARALLEL_FILES,
+        single_request: bool = False,
     ) -> UploadOutcome:
         return self._run(
-            self._async.upload(sources, remote_dir, skip_existing=skip_existing, parallel=parallel)
+            self._async.upload(
+                sources,
+                remote_dir,
+                skip_existing=skip_existing,
+                parallel=parallel,
+                single_request=single_request,
+            )
         )
 
     def download(self, remote: str, local: str | Path, *, as_zip: bool = False) -> list[Downloaded]:

@@ -4,8 +4,9 @@ A file of `SESSION_THRESHOLD` bytes or more goes through an upload session
 (`POST /uploads`, a PUT per part, `complete`); the session's id is remembered in the
 user's state folder under the file's identity (service, target, local path, size and
 modification time), so running the same upload again after an interruption sends only
-the parts the service does not have yet. Smaller files, and every file on a service
-without sessions (404 on `/uploads`), go in one multipart request.
+the parts the service does not have yet. Smaller files, every file on a service
+without sessions (404 on `/uploads`), and every file when sessions are declined
+(`single_request`), go in one multipart request that announces its length.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import aiohttp
 import humanize
 import platformdirs
+from aiohttp.payload import AsyncIterablePayload
 
 from decode_cloud.credentials import APP_NAME
 from decode_cloud.errors import ApiError, DecodeCloudError, LocalPathError
@@ -112,6 +114,19 @@ def _same_size(entry: FileEntry, size: int) -> bool:
     return entry.size == humanize.naturalsize(size)
 
 
+class _FileChunks(AsyncIterablePayload):
+    """A file's chunks as a multipart part of known size, so that the request carries a
+    `Content-Length` (as curl's does) instead of being sent in chunked encoding."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], length: int) -> None:
+        super().__init__(chunks)
+        self._length = length
+
+    @property
+    def size(self) -> int:
+        return self._length
+
+
 class SessionState:
     """Upload sessions not completed yet, by file identity, in the user's state folder."""
 
@@ -144,9 +159,11 @@ class Uploader:
         connection: Connection,
         reporter: Reporter,
         state: SessionState,
-        session_threshold: int = SESSION_THRESHOLD,
+        session_threshold: int | None = SESSION_THRESHOLD,
         parallel_parts: int = PARALLEL_PARTS,
     ) -> None:
+        """`session_threshold`: the size from which files go through upload sessions;
+        None sends every file in one request."""
         self._connection = connection
         self._reporter = reporter
         self._state = state
@@ -188,7 +205,8 @@ class Uploader:
         return {entry.path: entry for entry in entries if not entry.is_folder}
 
     async def upload_file(self, item: PlannedFile) -> Uploaded:
-        if item.size >= self._threshold and self._sessions_supported:
+        threshold = self._threshold
+        if threshold is not None and item.size >= threshold and self._sessions_supported:
             uploaded = await self._upload_in_parts(item)
             if uploaded is not None:
                 return uploaded
@@ -199,7 +217,7 @@ class Uploader:
         kind, _, below = folder.partition("/")
         transfer = self._reporter.transfer(item.remote, item.size)
         with aiohttp.MultipartWriter("form-data") as form:
-            part = form.append(read_chunks(item.local, transfer))
+            part = form.append_payload(_FileChunks(read_chunks(item.local, transfer), item.size))
             part.set_content_disposition("form-data", name="file", filename=name)
         try:
             answer = await self._connection.json(

@@ -100,3 +100,21 @@ async def test_watch_polling_the_history_shows_statuses_that_came_and_went_betwe
         ["job 1", "finished", "done"],
     ]
     assert ended.returncode == 0, ended
+
+
+async def test_single_request_sends_a_large_file_in_one_request_even_with_sessions(
+    cli: Cli, local_deployment: Deployment, tmp_path: Path
+) -> None:
+    content = os.urandom(LARGE)
+    (tmp_path / "movie.tif").write_bytes(content)
+    # `/uploads` refused, so any attempt at a session would be listed.
+    async with older_service(local_deployment.service) as proxy:
+        await log_in(cli, proxy)
+        uploaded = assert_ok(
+            await cli.run("upload", str(tmp_path / "movie.tif"), "data/exp1", "--single-request")
+        )
+        assert_ok(await cli.run("download", "data/exp1/movie.tif", str(tmp_path / "b")))
+
+    assert uploaded.lines[-1] == f"1 file(s), {LARGE} bytes uploaded"
+    assert proxy.refused == []
+    assert (tmp_path / "b").read_bytes() == content

@@ -25,7 +25,11 @@ async def ls(args: argparse.Namespace, client: AsyncClient) -> int:
 
 async def upload(args: argparse.Namespace, client: AsyncClient) -> int:
     outcome = await client.upload(
-        args.sources, args.remote_dir, skip_existing=args.skip_existing, parallel=args.parallel
+        args.sources,
+        args.remote_dir,
+        skip_existing=args.skip_existing,
+        parallel=args.parallel,
+        single_request=args.single_request,
     )
     if not args.quiet:
         for item in outcome.skipped:

@@ -158,6 +158,12 @@ def _file_commands(commands: _Commands) -> None:
         metavar="N",
         help=f"files sent at the same time (default {PARALLEL_FILES})",
     )
+    upload.add_argument(
+        "--single-request",
+        action="store_true",
+        help="send every file in one request, without upload sessions: faster where the"
+        " service keeps files on its own disk, but an interrupted file starts over",
+    )
 
     download = commands.add(
         "download",
