@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 from aiohttp import ClientResponse, FormData, web
 from aiohttp.test_utils import TestClient
 
+from tests.http.jobs_helpers import user_id_of
 from userfacing_api.settings import Settings
 
 Client = TestClient[web.Request, web.Application]
@@ -58,11 +57,7 @@ def timeless(info: dict[str, Any]) -> dict[str, Any]:
 
 def user_root(settings: Settings, headers: dict[str, str]) -> Path:
     """The caller's folder on disk (named after the token's `cognito:username`)."""
-    token = headers["Authorization"].removeprefix("Bearer ")
-    payload = token.split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    user_id: str = claims["cognito:username"]
-    return Path(settings.storage.user_data_root_path).resolve() / user_id
+    return Path(settings.storage.user_data_root_path).resolve() / user_id_of(headers)
 
 
 async def raw_request(

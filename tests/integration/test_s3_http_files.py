@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 import zipfile
 from typing import Any
 
@@ -20,6 +18,7 @@ from tests.http.files_helpers import (
     timeless,
     uploaded,
 )
+from tests.http.jobs_helpers import user_id_of
 from tests.integration.s3_support import BUCKET_REGION, USER_DATA_PREFIX
 
 
@@ -33,13 +32,6 @@ def environ(environ: dict[str, str], s3_bucket: str) -> dict[str, str]:
         "S3_REGION": BUCKET_REGION,
         "USER_DATA_ROOT_PATH": USER_DATA_PREFIX,
     }
-
-
-def user_of(headers: dict[str, str]) -> str:
-    """The `cognito:username` claim of the bearer token: the name of the user's tree."""
-    payload = headers["Authorization"].removeprefix("Bearer ").split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return str(claims["cognito:username"])
 
 
 async def json_of(response: aiohttp.ClientResponse, status: int) -> Any:
@@ -62,7 +54,8 @@ async def test_files_sent_through_the_presigned_post_are_listed_and_fetched_by_p
     assert upload["method"] == "post"
     assert upload["url"].startswith(moto_endpoint)
     assert upload["headers"] == {}
-    assert upload["data"]["key"] == f"{USER_DATA_PREFIX}/{user_of(headers)}/data/exp/${{filename}}"
+    user = user_id_of(headers)
+    assert upload["data"]["key"] == f"{USER_DATA_PREFIX}/{user}/data/exp/${{filename}}"
     async with aiohttp.ClientSession() as direct:
         for name, content in files.items():
             form = aiohttp.FormData(upload["data"])
@@ -96,7 +89,7 @@ async def test_the_root_lists_the_five_folders_kept_as_folder_objects(
 
     folders = ["artifact", "config", "data", "log", "output"]
     assert listed == [folder_info(f"{name}/") for name in folders]
-    root = f"{USER_DATA_PREFIX}/{user_of(headers)}/"
+    root = f"{USER_DATA_PREFIX}/{user_id_of(headers)}/"
     assert sorted(await keys_below(s3_client, s3_bucket, root)) == [
         f"{root}{name}/" for name in folders
     ]
@@ -127,7 +120,7 @@ async def test_uploaded_files_are_renamed_zipped_and_deleted(
     assert deleted.status == 204
     gone = await client.get("/files/data/exp", headers=headers)
     assert gone.status == 404
-    prefix = f"{USER_DATA_PREFIX}/{user_of(headers)}/data/exp"
+    prefix = f"{USER_DATA_PREFIX}/{user_id_of(headers)}/data/exp"
     assert await keys_below(s3_client, s3_bucket, prefix) == []
     assert await json_of(await client.get("/files/data/", headers=headers), 200) == []
 

@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import TokenFactory
 from tests.http.files_helpers import Client
+from tests.http.jobs_helpers import user_id_of
 from tests.integration.s3_support import BUCKET_REGION, USER_DATA_PREFIX
-from tests.integration.test_s3_http_files import json_of, user_of
+from tests.integration.test_s3_http_files import json_of
 from userfacing_api.domain.uploads import MIN_PART_SIZE
 
 CONTENT = random.Random(3).randbytes(MIN_PART_SIZE + 7)
@@ -74,7 +75,7 @@ async def test_parts_go_to_presigned_upload_part_urls_that_sign_their_length(
     info = await json_of(await client.post(f"/uploads/{upload_id}/complete", headers=headers), 201)
     download = await client.get("/files/data/exp/movie.tif/download", headers=headers)
 
-    assert pending["Key"] == f"{USER_DATA_PREFIX}/{user_of(headers)}/data/exp/movie.tif"
+    assert pending["Key"] == f"{USER_DATA_PREFIX}/{user_id_of(headers)}/data/exp/movie.tif"
     assert info["size_bytes"] == len(CONTENT)
     assert hashlib.sha256(await download.read()).digest() == hashlib.sha256(CONTENT).digest()
     assert await multipart_uploads(s3_client, s3_bucket) == []
