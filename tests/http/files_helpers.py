@@ -126,3 +126,9 @@ async def a_rename_onto_a_file_replaces_it_unless_told_not_to(
         headers={**headers, "If-None-Match": "*"},
     )
     assert moved_to_free_path.status == 200
+
+
+async def json_of(response: ClientResponse, status: int) -> Any:
+    """The JSON body of an answer that must have `status`."""
+    assert response.status == status, await response.text()
+    return await response.json()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ClientFactory, TokenFactory
-from tests.http.files_helpers import Client, file_info, timeless
+from tests.http.files_helpers import Client, file_info, json_of, timeless
 from userfacing_api.bootstrap import Identity, create_app
 from userfacing_api.domain.uploads import MIN_PART_SIZE
 from userfacing_api.settings import Settings
@@ -25,11 +25,6 @@ def environ(environ: dict[str, str], request: pytest.FixtureRequest) -> dict[str
     """The shared environment, plus what a test adds through `indirect` parameters."""
     added: dict[str, str] = getattr(request, "param", {})
     return {**environ, **added}
-
-
-async def json_of(response: Any, status: int) -> Any:
-    assert response.status == status, await response.text()
-    return await response.json()
 
 
 async def created(

@@ -61,3 +61,16 @@ async def s3_bucket(s3_client: Any) -> str:
 async def s3_storage(s3_bucket: str) -> AsyncIterator[S3FileStorage]:
     async with open_s3_storage(s3_bucket, BUCKET_REGION, USER_DATA_PREFIX) as storage:
         yield storage
+
+
+@pytest.fixture
+def environ(environ: dict[str, str], s3_bucket: str) -> dict[str, str]:
+    """The default test deployment, with users' files in a fresh bucket (for the test
+    modules that import it: the suite's `environ` keeps the local storage)."""
+    return {
+        **environ,
+        "FILESYSTEM": "s3",
+        "S3_BUCKET": s3_bucket,
+        "S3_REGION": BUCKET_REGION,
+        "USER_DATA_ROOT_PATH": USER_DATA_PREFIX,
+    }

@@ -23,7 +23,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.http.files_helpers import file_info, timeless
+from tests.http.files_helpers import file_info, json_of, timeless
 from tests.http.jobs_helpers import job_body, user_id_of
 from tests.integration.cognito_pool import PASSWORD, CognitoPool, cognito_client
 from tests.integration.fakes_http import FakeWorkerApi
@@ -113,11 +113,6 @@ def environ(
     if app_client.secret is not None:
         cloud["COGNITO_SECRET"] = app_client.secret
     return cloud
-
-
-async def json_of(response: Any, status: int) -> Any:
-    assert response.status == status, await response.text()
-    return await response.json()
 
 
 async def keys_below(s3: Any, bucket: str, prefix: str) -> list[str]:

@@ -7,7 +7,6 @@ import zipfile
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.conftest import TokenFactory
 from tests.http.files_helpers import (
@@ -15,28 +14,13 @@ from tests.http.files_helpers import (
     a_rename_onto_a_file_replaces_it_unless_told_not_to,
     file_info,
     folder_info,
+    json_of,
     timeless,
     uploaded,
 )
 from tests.http.jobs_helpers import user_id_of
-from tests.integration.s3_support import BUCKET_REGION, USER_DATA_PREFIX
-
-
-@pytest.fixture
-def environ(environ: dict[str, str], s3_bucket: str) -> dict[str, str]:
-    """The default test deployment, with users' files in a fresh bucket."""
-    return {
-        **environ,
-        "FILESYSTEM": "s3",
-        "S3_BUCKET": s3_bucket,
-        "S3_REGION": BUCKET_REGION,
-        "USER_DATA_ROOT_PATH": USER_DATA_PREFIX,
-    }
-
-
-async def json_of(response: aiohttp.ClientResponse, status: int) -> Any:
-    assert response.status == status, await response.text()
-    return await response.json()
+from tests.integration.s3_support import USER_DATA_PREFIX
+from tests.integration.s3_support import environ as environ
 
 
 async def keys_below(s3_client: Any, bucket: str, prefix: str) -> list[str]:

@@ -9,28 +9,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-import pytest
 
 from tests.conftest import TokenFactory
-from tests.http.files_helpers import Client
+from tests.http.files_helpers import Client, json_of
 from tests.http.jobs_helpers import user_id_of
-from tests.integration.s3_support import BUCKET_REGION, USER_DATA_PREFIX
-from tests.integration.test_s3_http_files import json_of
+from tests.integration.s3_support import USER_DATA_PREFIX
+from tests.integration.s3_support import environ as environ
 from userfacing_api.domain.uploads import MIN_PART_SIZE
 
 CONTENT = random.Random(3).randbytes(MIN_PART_SIZE + 7)
 PARTS = {1: CONTENT[:MIN_PART_SIZE], 2: CONTENT[MIN_PART_SIZE:]}
-
-
-@pytest.fixture
-def environ(environ: dict[str, str], s3_bucket: str) -> dict[str, str]:
-    return {
-        **environ,
-        "FILESYSTEM": "s3",
-        "S3_BUCKET": s3_bucket,
-        "S3_REGION": BUCKET_REGION,
-        "USER_DATA_ROOT_PATH": USER_DATA_PREFIX,
-    }
 
 
 async def part_request(
