@@ -11,19 +11,9 @@ from pathlib import Path
 
 from decode_cloud.credentials import CredentialStore
 from decode_cloud.uploads import SessionState
+from tests.processes import Finished, run_to_end
 
 COMMAND_SECONDS = 120.0
-
-
-@dataclass(frozen=True)
-class Finished:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def lines(self) -> list[str]:
-        return self.stdout.splitlines()
 
 
 @dataclass(frozen=True)
@@ -75,16 +65,7 @@ class Cli:
 
 
 async def finish(process: asyncio.subprocess.Process, stdin: str = "") -> Finished:
-    try:
-        stdout, stderr = await asyncio.wait_for(
-            process.communicate(stdin.encode()), COMMAND_SECONDS
-        )
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.communicate()
-    assert process.returncode is not None
-    return Finished(process.returncode, stdout.decode(), stderr.decode())
+    return await run_to_end(process, within=COMMAND_SECONDS, stdin=stdin.encode())
 
 
 def assert_ok(finished: Finished) -> Finished:

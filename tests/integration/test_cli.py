@@ -14,27 +14,16 @@ import sqlite3
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, closing
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.processes import Finished, run_to_end
 from userfacing_api.adapters.db.migrations import load_migrations
 
 COMMAND_SECONDS = 60.0
 START_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class Finished:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def stderr_lines(self) -> list[str]:
-        return self.stderr.splitlines()
 
 
 def _environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -58,14 +47,7 @@ async def _start(
 
 async def run_cli(*arguments: str, environ: Mapping[str, str], cwd: Path) -> Finished:
     process = await _start(*arguments, environ=environ, cwd=cwd)
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), COMMAND_SECONDS)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.communicate()
-    assert process.returncode is not None
-    return Finished(process.returncode, stdout.decode(), stderr.decode())
+    return await run_to_end(process, within=COMMAND_SECONDS)
 
 
 def _free_port() -> int:
