@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +40,6 @@ _SAVE = (
 _END_DELIVERY = "DELETE FROM job_deliveries WHERE job_id = $1"
 
 Rows = list[dict[str, Any]]
-Fetch = Callable[..., Awaitable[Rows]]
 
 
 class _Sqlite:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from decode_cloud.credentials import CredentialStore
-from decode_cloud.uploads import SessionState
 from tests.processes import Finished, run_to_end
 
 COMMAND_SECONDS = 120.0
@@ -33,9 +32,6 @@ class Cli:
     def store(self) -> CredentialStore:
         """The credentials the command line caches, for the Python API of the same user."""
         return CredentialStore(self.config_dir)
-
-    def session_state(self) -> SessionState:
-        return SessionState(self.state_dir)
 
     def environ(self) -> dict[str, str]:
         return {

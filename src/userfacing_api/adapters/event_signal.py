@@ -34,11 +34,6 @@ class LocalEventSignal(EventSignal):
     def __init__(self) -> None:
         self._waiters: dict[Topic, set[_Waiter]] = {}
 
-    @property
-    def subscriptions(self) -> int:
-        """Open subscriptions (what a closed stream must not leave behind)."""
-        return sum(len(waiters) for waiters in self._waiters.values())
-
     @contextmanager
     def subscribe(self, user_id: str, job_id: int | None = None) -> Iterator[Subscription]:
         topic = (user_id, job_id)
