@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from tests.free_port import free_port
 
 START_SECONDS = 60.0
 STOP_SECONDS = 20.0
@@ -62,12 +63,6 @@ class Service:
 
     def log(self) -> str:
         return (self.folder / "server.log").read_text(errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager

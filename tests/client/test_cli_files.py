@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.client.cli import Cli, assert_ok, assert_one_line_error, finish
 from tests.client.conftest import Deployment
-from tests.client.service import free_port
+from tests.free_port import free_port
 from tests.waiting import eventually
 
 TREE = {

@@ -19,6 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.free_port import free_port
 from tests.processes import Finished, run_to_end
 from userfacing_api.adapters.db.migrations import load_migrations
 
@@ -50,12 +51,6 @@ async def run_cli(*arguments: str, environ: Mapping[str, str], cwd: Path) -> Fin
     return await run_to_end(process, within=COMMAND_SECONDS)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """An empty working directory: no `.env` unless a test writes one."""
@@ -72,7 +67,7 @@ def service_environ(tmp_path: Path, reference_catalogue: Path) -> dict[str, str]
         "USER_DATA_ROOT_PATH": str(tmp_path / "user_data"),
         "APPLICATION_CONFIG_FILE": str(reference_catalogue),
         "LOG_LEVEL": "INFO",
-        "PORT": str(_free_port()),
+        "PORT": str(free_port()),
     }
 
 
@@ -204,7 +199,7 @@ async def test_serve_with_an_unreachable_postgresql_stops_naming_database_url_no
 ) -> None:
     environ = {
         **service_environ,
-        "DATABASE_URL": f"postgresql://postgres:{{}}@127.0.0.1:{_free_port()}/userfacing",
+        "DATABASE_URL": f"postgresql://postgres:{{}}@127.0.0.1:{free_port()}/userfacing",
         "DATABASE_SECRET": "pg-secret@value",
     }
 
@@ -252,7 +247,7 @@ async def wait_until_healthy(
 async def test_serve_answers_health_and_stops_cleanly_on_sigterm(
     workdir: Path, service_environ: dict[str, str]
 ) -> None:
-    port = _free_port()
+    port = free_port()
     environ = {**service_environ, "HOST": "127.0.0.1", "PORT": str(port)}
 
     async with serving(environ, workdir) as process, aiohttp.ClientSession() as session:
@@ -293,7 +288,7 @@ def _serving_processes(parent: int) -> list[int]:
 async def test_workers_serve_one_port_from_as_many_processes_and_all_stop_on_sigterm(
     workdir: Path, service_environ: dict[str, str], postgres_database: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     environ = {
         **service_environ,
         "DATABASE_URL": postgres_database,

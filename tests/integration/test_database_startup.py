@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
+from tests.free_port import free_port
 from userfacing_api.bootstrap import migrate
 from userfacing_api.settings import DatabaseSettings, Settings, SettingsError
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_an_unreachable_postgresql_names_database_url_without_the_password() -> None:
-    url = f"postgresql://postgres:s3cret-pw@127.0.0.1:{_closed_port()}/nowhere"
+    url = f"postgresql://postgres:s3cret-pw@127.0.0.1:{free_port()}/nowhere"
     with pytest.raises(SettingsError) as raised:
         await migrate(Settings(DatabaseSettings(url)))
     assert raised.value.variable == "DATABASE_URL"

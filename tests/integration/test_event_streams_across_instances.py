@@ -12,9 +12,10 @@ import aiohttp
 import pytest
 
 from tests.databases import empty_database
+from tests.free_port import free_port
 from tests.http.jobs_helpers import UserFiles, job_body, user_id_of
 from tests.http.sse import EVENT_STREAM, ended, next_event
-from tests.integration.test_cli import _free_port, serving, wait_until_healthy
+from tests.integration.test_cli import serving, wait_until_healthy
 from userfacing_api.settings import load_settings
 
 pytestmark = pytest.mark.postgres
@@ -43,7 +44,7 @@ async def instances(
         session = await stack.enter_async_context(aiohttp.ClientSession())
         urls = []
         for _ in range(2):
-            port = _free_port()
+            port = free_port()
             process = await stack.enter_async_context(
                 serving({**environ, "PORT": str(port)}, workdir)
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ import asyncpg
 import pytest
 
 from tests.databases import empty_database
+from tests.free_port import free_port
 from tests.unit.job_world import ALICE, train_spec
 from tests.waiting import polled
 from userfacing_api.adapters.db.database import DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT
@@ -96,16 +96,9 @@ async def test_text_with_a_nul_character_is_refused_as_invalid_input(store: JobS
     assert (await add_job(store)).spec.job_name == "run1"
 
 
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 async def test_a_server_that_cannot_be_reached_makes_the_store_unavailable() -> None:
     pool = await asyncpg.create_pool(
-        f"postgresql://postgres@127.0.0.1:{unused_port()}/nowhere", min_size=0
+        f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere", min_size=0
     )
     store = PostgresDatabase(pool, DEFAULT_ACQUIRE_TIMEOUT).jobs
     try:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.free_port import free_port
 from tests.integration.test_cli import (
     COMMAND_SECONDS,
-    _free_port,
     serving,
     wait_until_healthy,
 )
@@ -57,7 +57,7 @@ class Service:
 async def running_service(
     workdir: Path, service_environ: dict[str, str], grace: float
 ) -> AsyncIterator[Service]:
-    port = _free_port()
+    port = free_port()
     environ = {
         **service_environ,
         "AUTH": "1",
