@@ -21,11 +21,16 @@ T = TypeVar("T")
 
 
 async def read_chunks(
-    path: Path, transfer: Transfer, offset: int = 0, length: int | None = None
+    path: Path,
+    transfer: Transfer,
+    offset: int = 0,
+    length: int | None = None,
+    depth: int = DEPTH,
+    chunk_size: int = CHUNK_SIZE,
 ) -> AsyncIterator[bytes]:
     """`length` bytes of `path` from `offset` (to the end when None), a chunk at a time.
 
-    The disk is read ahead while the network sends: up to `DEPTH` chunks wait.
+    The disk is read ahead while the network sends: up to `depth` chunks wait.
     """
 
     async def produce(put: Callable[[bytes], Awaitable[None]]) -> None:
@@ -33,14 +38,14 @@ async def read_chunks(
         async with aiofiles.open(path, "rb") as handle:
             await handle.seek(offset)
             while left is None or left > 0:
-                chunk = await handle.read(CHUNK_SIZE if left is None else min(CHUNK_SIZE, left))
+                chunk = await handle.read(chunk_size if left is None else min(chunk_size, left))
                 if not chunk:
                     return
                 if left is not None:
                     left -= len(chunk)
                 await put(chunk)
 
-    async for chunk in _pipelined(produce):
+    async for chunk in _pipelined(produce, depth):
         transfer.advance(len(chunk))
         yield chunk
 
@@ -77,9 +82,10 @@ async def write_chunks(
 
 async def _pipelined(
     produce: Callable[[Callable[[T], Awaitable[None]]], Awaitable[None]],
+    depth: int = DEPTH,
 ) -> AsyncIterator[T]:
     """What `produce` puts, while it goes on producing: a bounded queue between the two."""
-    queue: asyncio.Queue[T | Exception | None] = asyncio.Queue(maxsize=DEPTH)
+    queue: asyncio.Queue[T | Exception | None] = asyncio.Queue(maxsize=max(1, depth))
 
     async def run() -> None:
         try:

@@ -28,7 +28,7 @@ from decode_cloud.credentials import APP_NAME
 from decode_cloud.errors import ApiError, DecodeCloudError, LocalPathError
 from decode_cloud.files import list_folder, make_folder
 from decode_cloud.json_files import read_json_object, write_json_object
-from decode_cloud.local_io import read_chunks, run_bounded
+from decode_cloud.local_io import CHUNK_SIZE, read_chunks, run_bounded
 from decode_cloud.models import FileEntry
 from decode_cloud.progress import Reporter, Transfer
 from decode_cloud.transport import Connection, remote_path, url_path
@@ -304,7 +304,15 @@ class Uploader:
             target,
             authenticated=False,
             headers=headers,
-            data=read_chunks(item.local, transfer, offset, length),
+            # The parts in flight share one file's read-ahead, so a session holds no
+            # more memory than a single-request upload.
+            data=read_chunks(
+                item.local,
+                transfer,
+                offset,
+                length,
+                chunk_size=CHUNK_SIZE // self._parallel_parts,
+            ),
         ):
             pass
 
