@@ -13,7 +13,7 @@ service.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
 from itertools import count
 from typing import Any
@@ -165,13 +165,14 @@ class SqlJobStore(JobStore):
         if events.jobs and self._events_committed is not None:
             self._events_committed(events.jobs)
 
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[JobTransaction]:
+    def reading(self) -> AbstractAsyncContextManager[JobTransaction]:
         session, dialect = self._reads, self._dialect
-        yield JobTransaction(
-            jobs=_SqlJobs(session, dialect),
-            outbox=_SqlOutbox(session, dialect),
-            events=_SqlEvents(session, dialect),
+        return nullcontext(
+            JobTransaction(
+                jobs=_SqlJobs(session, dialect),
+                outbox=_SqlOutbox(session, dialect),
+                events=_SqlEvents(session, dialect),
+            )
         )
 
     async def ping(self) -> None:
