@@ -329,3 +329,33 @@ async def test_disk_failures_become_storage_unavailable(tmp_path: Path) -> None:
         await storage.make_folder(ALICE, UserPath("data"))
     with pytest.raises(StorageUnavailable):
         await LocalFileStorage.create(tmp_path / "not-a-folder" / "root")
+
+
+async def test_a_root_reached_through_a_link_keeps_each_user_in_their_tree(
+    root: Path, outside: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "root-link").symlink_to(root)
+    storage = await LocalFileStorage.create(tmp_path / "root-link")
+
+    listed = await storage.list(ALICE, UserPath(""), recursive=True)
+
+    assert {entry.path for entry in listed} == {"data", "data/own.txt"}
+    assert await read_all(storage, ALICE, UserPath("data/own.txt")) == b"alice's own"
+    assert await storage.stat(ALICE, UserPath("data/evil_dir/secret.txt")) is None
+    with pytest.raises(NotFound):
+        await storage.list(ALICE, UserPath("data/evil_dir"), recursive=False)
+
+
+async def test_a_folder_reached_through_a_link_within_the_tree_is_listed_under_that_path(
+    storage: LocalFileStorage, root: Path
+) -> None:
+    (root / "alice" / "data" / "exp1").mkdir()
+    (root / "alice" / "data" / "exp1" / "a.tif").write_bytes(b"tif")
+    (root / "alice" / "latest").symlink_to(Path("data", "exp1"))
+
+    folder = await storage.stat(ALICE, UserPath("latest"))
+    listed = await storage.list(ALICE, UserPath("latest"), recursive=False)
+
+    assert folder is not None
+    assert folder.is_dir
+    assert [(entry.path, entry.size) for entry in listed] == [("latest/a.tif", 3)]

@@ -49,12 +49,17 @@ class FileService:
     async def list_folder(
         self, user_id: UserId, folder: str, *, show_dirs: bool, recursive: bool
     ) -> list[FileInfo]:
+        """The entries of `folder`, sorted by path.
+
+        The storage's `list` refuses what is not a folder, so no separate `stat` is
+        needed (one trip to the storage instead of two); its refusal is told in the
+        words of the path the caller sent.
+        """
         await self.ensure_user_tree(user_id)
-        path = UserPath(folder)
-        info = await self._storage.stat(user_id, path)
-        if info is None or not info.is_dir:
-            raise NotFound(f"Folder {folder!r} does not exist")
-        entries = await self._storage.list(user_id, path, recursive=recursive)
+        try:
+            entries = await self._storage.list(user_id, UserPath(folder), recursive=recursive)
+        except NotFound:
+            raise NotFound(f"Folder {folder!r} does not exist") from None
         if not show_dirs:
             entries = [entry for entry in entries if not entry.is_dir]
         return sorted(entries, key=lambda entry: entry.path)
