@@ -12,7 +12,6 @@ share its trip.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -50,16 +49,16 @@ class SharedTrips:
         if max_trips <= 0:
             raise ValueError("max_trips must be positive")
         self._max_trips = max_trips
-        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue = _Queue()
 
     async def run(self, function: Callable[[], T]) -> T:
         """The result of `function()`, called in a worker thread (its exception, raised here)."""
         loop = asyncio.get_running_loop()
-        queue = self._queues.get(loop)
-        if queue is None:
-            queue = self._queues[loop] = _Queue()
+        if loop is not self._loop:
+            # A new loop (tests start one each): trips of an older one keep their own queue.
+            self._loop, self._queue = loop, _Queue()
+        queue = self._queue
         future: asyncio.Future[T] = loop.create_future()
         queue.waiting.append(_Call(function, future))
         self._plan_departure(loop, queue)
