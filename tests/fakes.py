@@ -370,6 +370,10 @@ class _InMemoryJobs(JobRepository):
     async def get(self, job_id: int) -> Job | None:
         return self._store.jobs.get(job_id)
 
+    async def get_with_delivery(self, job_id: int) -> tuple[Job, bool] | None:
+        job = self._store.jobs.get(job_id)
+        return None if job is None else (job, job_id in self._store.deliveries)
+
     async def lock(self, job_id: int) -> Job | None:
         return self._store.jobs.get(job_id)
 

@@ -365,6 +365,19 @@ async def test_a_delivery_can_be_ended_whoever_holds_it(store: JobStore) -> None
         assert await transaction.outbox.next_due() is None
 
 
+async def test_a_job_is_read_with_whether_its_delivery_is_pending(store: JobStore) -> None:
+    job = await add_job(store)
+    await add_delivery(store, job, lease=lease("request"))
+
+    async with store.reading() as reads:
+        assert await reads.jobs.get_with_delivery(job.id) == (job, True)
+    async with store.transaction() as transaction:
+        await transaction.outbox.end(job.id, None)
+    async with store.reading() as reads:
+        assert await reads.jobs.get_with_delivery(job.id) == (job, False)
+        assert await reads.jobs.get_with_delivery(job.id + 1) is None
+
+
 async def test_a_rescheduled_delivery_counts_the_failure_and_is_released(store: JobStore) -> None:
     job = await add_job(store)
     await add_delivery(store, job, lease=lease("mine"))

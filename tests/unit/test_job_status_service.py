@@ -74,10 +74,21 @@ async def test_keep_alives_that_change_nothing_write_nothing(world: JobWorld, jo
     commits = world.store.commits
     before = world.store.jobs[job.id]
 
-    await world.job_status.update(job.id, JobStatus.RUNNING, None)
+    assert await world.job_status.update(job.id, JobStatus.RUNNING, None) is JobStatus.RUNNING
 
     assert world.store.jobs[job.id] == before
-    assert world.store.commits == commits + 1
+    assert world.store.commits == commits
+
+
+async def test_a_keep_alive_still_ends_a_pending_delivery(world: JobWorld) -> None:
+    world.queue.answers.append(DeliveryUnavailable("timed out after the job was taken"))
+    job = await world.jobs.create(ALICE, train_spec())
+    assert world.store.jobs[job.id].status is JobStatus.QUEUED
+    assert job.id in world.store.deliveries
+
+    assert await world.job_status.update(job.id, JobStatus.QUEUED, None) is JobStatus.QUEUED
+
+    assert world.store.deliveries == {}
 
 
 async def test_the_owner_is_notified_once_when_the_job_finishes(world: JobWorld, job: Job) -> None:

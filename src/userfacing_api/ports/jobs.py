@@ -83,6 +83,10 @@ class JobRepository(ABC):
     async def get(self, job_id: int) -> Job | None: ...
 
     @abstractmethod
+    async def get_with_delivery(self, job_id: int) -> tuple[Job, bool] | None:
+        """The job and whether a delivery of it is still in the outbox, in one read."""
+
+    @abstractmethod
     async def lock(self, job_id: int) -> Job | None:
         """Like `get`, and no other transaction changes the job until this one ends."""
 

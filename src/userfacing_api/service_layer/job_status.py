@@ -2,7 +2,9 @@
 
 This is the busiest use case (workers repeat the current status every few
 seconds as a keep-alive), so it is one short transaction and nothing else: the
-owner's notice is sent in the background.
+owner's notice is sent in the background. A report that would change nothing
+(the same status, no details, no delivery of the job left to end) is answered
+from a read, without the transaction.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class JobStatusService:
         recorded in the job's history in the same transaction; a keep-alive
         (the same status, no details) writes nothing but that drop.
         """
+        unchanged = await self._unchanged_status(job_id, status, runtime_details)
+        if unchanged is not None:
+            return unchanged
         async with self._store.transaction() as transaction:
             job = await transaction.jobs.lock(job_id)
             if job is not None and accepts_reports(job):
@@ -68,3 +73,22 @@ class JobStatusService:
             self._metrics.job_status_changed(job.status, updated.status)
         self._notifications.status_changed(job.status, updated)
         return updated.status
+
+    async def _unchanged_status(
+        self, job_id: int, status: JobStatus, runtime_details: str | None
+    ) -> JobStatus | None:
+        """The answer to a report that would write nothing, as of one consistent read;
+        None when the report needs the transaction (a change, details, a delivery to
+        end, or no job to report on, which the transaction refuses as before)."""
+        async with self._store.reading() as reads:
+            found = await reads.jobs.get_with_delivery(job_id)
+        if found is None:
+            return None
+        job, delivery_pending = found
+        if delivery_pending or not accepts_reports(job):
+            return None
+        now = self._clock.now()
+        updated = with_status(job, status, runtime_details, now)
+        if updated != job or report_event(job, updated, runtime_details, now) is not None:
+            return None
+        return job.status

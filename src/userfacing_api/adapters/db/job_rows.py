@@ -100,6 +100,12 @@ def job_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> Job:
     return _job_of_values(tuple(row), read_datetime)
 
 
+def job_and_flag_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> tuple[Job, bool]:
+    """A job from a row of the `JOB_COLUMNS` followed by one yes/no column."""
+    values = tuple(row)
+    return _job_of_values(values[:-1], read_datetime), bool(values[-1])
+
+
 @lru_cache(maxsize=JOBS_KEPT)
 def _job_of_values(values: tuple[Any, ...], read_datetime: Callable[[Any], datetime]) -> Job:
     (

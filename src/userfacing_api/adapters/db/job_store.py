@@ -22,6 +22,7 @@ from userfacing_api.adapters.db.job_rows import (
     JOB_COLUMNS,
     delivery_from_row,
     event_from_row,
+    job_and_flag_from_row,
     job_from_row,
     new_delivery_values,
     new_job_values,
@@ -57,6 +58,11 @@ _INSERT_JOB = (
 )
 _SELECT_JOBS = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"  # noqa: S608 - fixed column names
 _SELECT_JOB = _SELECT_JOBS + " WHERE id = $1"
+_SELECT_JOB_WITH_DELIVERY = (
+    f"SELECT {', '.join(JOB_COLUMNS)},"  # noqa: S608 - fixed column names
+    " EXISTS (SELECT 1 FROM job_deliveries WHERE job_deliveries.job_id = jobs.id)"
+    " FROM jobs WHERE id = $1"
+)
 _ENDED = tuple(status.value for status in JobStatus if status.has_ended)
 _COUNT_ACTIVE = (
     "SELECT count(*) AS active FROM jobs WHERE user_id = $1 AND status NOT IN ($2, $3, $4)"
@@ -202,6 +208,12 @@ class _SqlJobs(JobRepository):
 
     async def get(self, job_id: int) -> Job | None:
         return await self._job(_SELECT_JOB, job_id)
+
+    async def get_with_delivery(self, job_id: int) -> tuple[Job, bool] | None:
+        if not _is_id(job_id):
+            return None
+        rows = await self._session.fetch(_SELECT_JOB_WITH_DELIVERY, job_id)
+        return job_and_flag_from_row(rows[0], self._dialect.read_datetime) if rows else None
 
     async def lock(self, job_id: int) -> Job | None:
         return await self._job(self._lock_job, job_id)
