@@ -1,11 +1,14 @@
 """The floor: a bare aiohttp app doing the hot endpoints' essential work and nothing else.
 
 No middleware, no token, no validation, no schema: the same SQL through the same
-driver (aiosqlite with one connection and a lock, or an asyncpg pool), the rows
+driver, laid out as the service lays it out (aiosqlite with one connection and a
+lock for writes and a second connection for reads, or an asyncpg pool), the rows
 as dicts, encoded with orjson; a folder listed with `os.scandir` in a thread.
-A status report that changes nothing writes only the outbox, as in the service.
-The service is measured against it in the same run, so the ratio shows what the
-service's own layers cost, whatever the machine.
+A status report is first one read of the job and whether its delivery is still
+pending; only a report that changes something, or ends a delivery, takes the
+write transaction, as in the service. The service is measured against it in the
+same run, so the ratio shows what the service's own layers cost, whatever the
+machine.
 
 Run as `python -m bench.floor` with FLOOR_DATABASE_URL, FLOOR_USER_FOLDER,
 FLOOR_USER_ID and FLOOR_PORT in the environment.
@@ -32,6 +35,11 @@ _COLUMNS = (
     " date_created, date_started, date_finished, runtime_details FROM jobs"
 )
 _ONE = _COLUMNS + " WHERE id = $1"
+_REPORTED = (
+    "SELECT status, runtime_details,"
+    " EXISTS (SELECT 1 FROM job_deliveries WHERE job_deliveries.job_id = jobs.id) AS pending"
+    " FROM jobs WHERE id = $1"
+)
 _PAGE = _COLUMNS + " WHERE user_id = $1 ORDER BY date_created DESC, id DESC LIMIT $2 OFFSET $3"
 _SAVE = (
     "UPDATE jobs SET status = $1, date_started = $2, date_finished = $3, runtime_details = $4"
@@ -43,16 +51,21 @@ Rows = list[dict[str, Any]]
 
 
 class _Sqlite:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self._connection = connection
+        self._reader = reader
         self._lock = asyncio.Lock()
 
     async def fetch(self, sql: str, *parameters: Any) -> Rows:
-        async with self._lock:
-            rows = await self._connection.execute_fetchall(sql.replace("$", "?"), parameters)
+        rows = await self._reader.execute_fetchall(sql.replace("$", "?"), parameters)
         return [dict(row) for row in rows]
 
     async def set_status(self, job_id: int, status: str, details: str | None) -> bool:
+        reported = await self.fetch(_REPORTED, job_id)
+        if not reported:
+            return False
+        if not _needs_writing(reported[0], status, details):
+            return True
         async with self._lock:
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
@@ -78,6 +91,11 @@ class _Postgres:
         return [dict(row) for row in await self._pool.fetch(sql, *parameters)]
 
     async def set_status(self, job_id: int, status: str, details: str | None) -> bool:
+        reported = await self.fetch(_REPORTED, job_id)
+        if not reported:
+            return False
+        if not _needs_writing(reported[0], status, details):
+            return True
         async with self._pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(_ONE + " FOR NO KEY UPDATE", job_id)
             if row is not None and (row["status"], row["runtime_details"]) != (status, details):
@@ -86,6 +104,13 @@ class _Postgres:
             if row is not None:
                 await connection.execute(_END_DELIVERY, job_id)
         return row is not None
+
+
+def _needs_writing(reported: dict[str, Any], status: str, details: str | None) -> bool:
+    return bool(reported["pending"]) or (reported["status"], reported["runtime_details"]) != (
+        status,
+        details,
+    )
 
 
 def _now() -> datetime:
@@ -99,13 +124,17 @@ def _json(document: Any) -> web.Response:
 @asynccontextmanager
 async def _database(url: str) -> AsyncIterator[_Sqlite | _Postgres]:
     if url.startswith("sqlite:"):
-        connection = await aiosqlite.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        await connection.execute("PRAGMA busy_timeout=5000")
+        path = url.removeprefix("sqlite:///")
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        reader = await aiosqlite.connect(path, isolation_level=None)
+        for opened in (connection, reader):
+            opened.row_factory = sqlite3.Row
+            await opened.execute("PRAGMA busy_timeout=5000")
         await connection.execute("PRAGMA synchronous=NORMAL")
         try:
-            yield _Sqlite(connection)
+            yield _Sqlite(connection, reader)
         finally:
+            await reader.close()
             await connection.close()
     else:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=10)
