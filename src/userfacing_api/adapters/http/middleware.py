@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -20,6 +19,7 @@ from userfacing_api.adapters.http.errors import (
     status_of,
 )
 from userfacing_api.adapters.http.public import is_public
+from userfacing_api.adapters.http.request_ids import new_request_id
 from userfacing_api.domain.errors import DomainError, InvalidInput, Unauthenticated
 from userfacing_api.domain.identity import require_confirmed_user
 
@@ -39,7 +39,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     `add_request_id_header` puts it on the response once that is about to be sent.
     """
     given = request.headers.get("X-Request-ID", "")
-    request[REQUEST_ID] = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    request[REQUEST_ID] = given if _SAFE_REQUEST_ID.match(given) else new_request_id()
     return await handler(request)
 
 

@@ -32,6 +32,7 @@ class PrometheusMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
+        self._request_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._transitions = Counter(
             "userfacing_job_status_transitions",
             "Jobs moving from one status to another ('none' for a new job)",
@@ -77,8 +78,18 @@ class PrometheusMetrics:
         return generate_latest(self.registry)
 
     def request_answered(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._requests.labels(method, route, str(status)).inc()
-        self._latency.labels(method, route).observe(seconds)
+        # The labelled series of a request kind, looked up once: `labels()` costs more
+        # than counting (there are only so many methods, routes and statuses).
+        key = (method, route, status)
+        series = self._request_series.get(key)
+        if series is None:
+            series = (
+                self._requests.labels(method, route, str(status)),
+                self._latency.labels(method, route),
+            )
+            self._request_series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def job_status_changed(self, before: str | None, after: str) -> None:
         self._transitions.labels(before or "none", after).inc()
