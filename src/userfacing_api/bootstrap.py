@@ -413,6 +413,8 @@ async def _storages(
         s3_files = given or S3FileStorage(client, settings.s3_bucket, prefix)
         return s3_files, S3UploadStorage(client, settings.s3_bucket, prefix, s3_files)
     root = _local_root(settings)
+    if given is not None and not isinstance(given, LocalFileStorage):
+        raise TypeError("A storage on the local disk is needed where FILESYSTEM is local")
     local_files = given or await LocalFileStorage.create(root)
     return local_files, await LocalUploadStorage.create(local_files, root)
 

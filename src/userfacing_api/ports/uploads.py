@@ -49,9 +49,12 @@ class UploadStorage(ABC):
     async def write_part(
         self, session: UploadSession, number: int, chunks: AsyncIterable[bytes]
     ) -> None:
-        """Store part `number` atomically: replaced only once every chunk is stored.
+        """Store part `number`, replacing an older copy; counted once every chunk is stored.
 
-        When `chunks` raises, nothing is stored and an older copy of the part stays.
+        Once this returns the part is on the disk. When `chunks` raises, the part
+        counts as not stored (an older copy may be partly overwritten already), so a
+        part half written is never reported as stored. `Conflict` while the same part
+        is being stored by another request.
         """
 
     @abstractmethod
@@ -63,7 +66,8 @@ class UploadStorage(ABC):
         """Join every part, in order, into the file at the session's path.
 
         The file appears at once (replacing an older one) and the parts are
-        gone afterwards; the caller has checked that every part is stored.
+        gone afterwards; the caller has checked that every part is stored
+        (`Incomplete` when one went missing or is being stored again meanwhile).
         """
 
     @abstractmethod

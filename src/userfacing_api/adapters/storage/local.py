@@ -127,6 +127,17 @@ class LocalFileStorage(FileStorage):
             raise
         return _regular_file_info(path, result)
 
+    async def adopt(self, user_id: UserId, path: UserPath, source: str) -> FileInfo:
+        """Put the finished file `source` at `path` by renaming it: nothing is copied.
+
+        `source` lies on the same disk, outside every user's tree (an upload session's
+        data file); like `write`, the file appears at once, replacing an older one.
+        """
+        target = await asyncio.to_thread(self._prepare_write, user_id, path)
+        with _os_errors(path):
+            result = await asyncio.to_thread(_commit, source, target)
+        return _regular_file_info(path, result)
+
     async def _open_part(self, temp: str, path: UserPath) -> AsyncBufferedIOBase:
         """A new, exclusive part file that an upload is written into before its rename."""
         with _os_errors(path):

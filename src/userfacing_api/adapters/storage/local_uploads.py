@@ -1,10 +1,10 @@
 """Upload sessions on the local disk.
 
 Each session is a folder `<root>/.upload-sessions/<user_id>/<upload_id>/` holding
-its record (`session.json`) and one file per part (`part-00001`, …). The folder
-is kept by a second `LocalFileStorage` rooted at `.upload-sessions`, so records
-and parts get the same guarantees as users' files: confined paths, atomic
-writes (temporary name, then rename), streaming in constant memory.
+its record (`session.json`), written by a second `LocalFileStorage` rooted at
+`.upload-sessions` (atomic writes: temporary name, then rename), and one data file
+that every part is written into at its offset (`local_session_files`). Completing
+renames the data file to the user's path: the bytes are written once.
 """
 
 from __future__ import annotations
@@ -12,44 +12,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import suppress
 from pathlib import Path
 
 from userfacing_api.adapters.storage.local import LocalFileStorage
+from userfacing_api.adapters.storage.local_session_files import SessionFolder
 from userfacing_api.adapters.storage.upload_records import (
     SESSIONS_FOLDER,
     UnreadableRecord,
     dump_record,
     load_record,
 )
-from userfacing_api.domain.errors import InvalidInput, NotFound
+from userfacing_api.domain.errors import BadRequest, InvalidInput, NotFound
 from userfacing_api.domain.files import FileInfo, FileRequest
 from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.paths import ROOT, UserPath
 from userfacing_api.domain.uploads import UploadSession
-from userfacing_api.ports.storage import FileStorage, StorageUnavailable
+from userfacing_api.ports.storage import StorageUnavailable
 from userfacing_api.ports.uploads import UploadStorage
 
 logger = logging.getLogger(__name__)
 
 RECORD_NAME = "session.json"
-PART_PREFIX = "part-"
-
-
-def part_name(number: int) -> str:
-    return f"{PART_PREFIX}{number:05d}"
 
 
 class LocalUploadStorage(UploadStorage):
-    def __init__(self, files: FileStorage, sessions: LocalFileStorage, sessions_root: str):
+    def __init__(self, files: LocalFileStorage, sessions: LocalFileStorage, sessions_root: str):
         """`sessions` is a storage rooted at `sessions_root`, where session folders live."""
         self._files = files
         self._sessions = sessions
         self._sessions_root = sessions_root
 
     @classmethod
-    async def create(cls, files: FileStorage, user_data_root: Path) -> LocalUploadStorage:
+    async def create(cls, files: LocalFileStorage, user_data_root: Path) -> LocalUploadStorage:
         """Sessions kept below `user_data_root` (absolute), beside the users' trees."""
         root = user_data_root / SESSIONS_FOLDER
         return cls(files, await LocalFileStorage.create(root), str(root))
@@ -98,40 +94,45 @@ class LocalUploadStorage(UploadStorage):
     async def write_part(
         self, session: UploadSession, number: int, chunks: AsyncIterable[bytes]
     ) -> None:
-        await self._sessions.write(session.user_id, _part_path(session, number), chunks)
-        if await self.load(session.user_id, session.upload_id) is None:
-            # Discarded while the part arrived: writing it made the folder again.
-            await self.discard(session)
-            raise NotFound(f"Upload {session.upload_id!r} does not exist")
+        folder = self._folder(session)
+        length = session.plan.length_of(number)
+        offset = folder.offset_of(number)
+        descriptor = await _opened(folder.open_part, number)
+        try:
+            received = 0
+            async for chunk in chunks:
+                # The use cases refuse longer parts too; here no byte may reach the next part.
+                if received + len(chunk) > length:
+                    raise BadRequest(f"Part {number} must be {length} bytes, got more")
+                await asyncio.to_thread(folder.write_at, descriptor, chunk, offset + received)
+                received += len(chunk)
+            if received != length:
+                raise BadRequest(f"Part {number} must be {length} bytes, got {received}")
+            await asyncio.to_thread(folder.finish_part, descriptor, number)
+        finally:
+            # Shielded: a second cancellation must not leave the part locked.
+            await asyncio.shield(asyncio.to_thread(os.close, descriptor))
 
     async def stored_parts(self, session: UploadSession) -> dict[int, int]:
-        try:
-            entries = await self._sessions.list(
-                session.user_id, UserPath(session.upload_id), recursive=False
-            )
-        except NotFound:
-            return {}
-        stored: dict[int, int] = {}
-        for entry in entries:
-            number = entry.name.removeprefix(PART_PREFIX)
-            if entry.size is not None and entry.name.startswith(PART_PREFIX) and number.isdigit():
-                stored[int(number)] = entry.size
-        return stored
+        return await asyncio.to_thread(self._folder(session).stored)
 
     async def assemble(self, session: UploadSession) -> FileInfo:
-        info = await self._files.write(session.user_id, session.path, self._joined(session))
-        for number in range(1, session.plan.part_count + 1):
-            await self._sessions.delete(session.user_id, _part_path(session, number))
+        folder = self._folder(session)
+        descriptor = await _opened(folder.lock_for_completion)
+        try:
+            info = await self._files.adopt(session.user_id, session.path, folder.data)
+        finally:
+            await asyncio.shield(asyncio.to_thread(os.close, descriptor))
+        await asyncio.to_thread(folder.clear_markers)
         return info
 
     async def discard(self, session: UploadSession) -> None:
         await self._sessions.delete(session.user_id, UserPath(session.upload_id))
 
-    async def _joined(self, session: UploadSession) -> AsyncIterator[bytes]:
-        for number in range(1, session.plan.part_count + 1):
-            part = _part_path(session, number)
-            async for chunk in self._sessions.read(session.user_id, part):
-                yield chunk
+    def _folder(self, session: UploadSession) -> SessionFolder:
+        """The session's folder; user ids and upload ids hold no `/` and no leading dot."""
+        path = os.path.join(self._sessions_root, session.user_id, session.upload_id)
+        return SessionFolder(path, session)
 
     async def _owners(self) -> list[UserId]:
         """The users who have a folder of sessions."""
@@ -150,8 +151,23 @@ def _record_path(upload_id: str) -> UserPath:
     return UserPath(upload_id) / RECORD_NAME
 
 
-def _part_path(session: UploadSession, number: int) -> UserPath:
-    return UserPath(session.upload_id) / part_name(number)
+async def _opened(opening: Callable[..., int], *arguments: int) -> int:
+    """The descriptor `opening` returns from a worker thread.
+
+    Were the caller cancelled meanwhile, the thread would still open (and lock)
+    the file: it is then closed as soon as it arrives instead of staying locked.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(opening, *arguments))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_close_opened)
+        raise
+
+
+def _close_opened(task: asyncio.Future[int]) -> None:
+    if not task.cancelled() and task.exception() is None:
+        os.close(task.result())
 
 
 def _folders_in(root: str) -> list[str]:

@@ -8,7 +8,11 @@ from marshmallow import Schema, fields, validate
 
 from userfacing_api.adapters.http.app_keys import caller_id, services
 from userfacing_api.adapters.http.body import body_chunks
-from userfacing_api.adapters.http.handlers.files import FILE_INFO_SCHEMA, FILE_REQUEST_SCHEMA
+from userfacing_api.adapters.http.handlers.files import (
+    FILE_INFO_SCHEMA,
+    FILE_REQUEST_SCHEMA,
+    STORAGE_FULL,
+)
 from userfacing_api.adapters.http.own_requests import through_this_api
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
 from userfacing_api.adapters.http.schemas.files import FileHTTPRequestSchema, FileInfoSchema
@@ -115,6 +119,12 @@ async def part_request(request: web.Request) -> web.Response:
         204: {"description": "Stored"},
         400: {"description": "The part does not have its exact length", "schema": ErrorSchema()},
         404: NOT_FOUND,
+        409: {
+            "description": "The part is being stored by another request, or the session"
+            " is being completed",
+            "schema": ErrorSchema(),
+        },
+        507: STORAGE_FULL,
     },
 )
 @match_info_schema(PartSchema())
@@ -136,7 +146,10 @@ async def put_part(request: web.Request) -> web.Response:
     summary="Assemble the file from its parts; repeating it answers the same",
     responses={
         404: NOT_FOUND,
-        409: {"description": "Parts are missing (listed)", "schema": ErrorSchema()},
+        409: {
+            "description": "Parts are missing (listed) or still being stored",
+            "schema": ErrorSchema(),
+        },
     },
 )
 @match_info_schema(UploadIdSchema())
