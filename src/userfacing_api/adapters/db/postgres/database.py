@@ -60,32 +60,48 @@ class PostgresDatabase(Database):
 
     def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
         self.pool = pool
-        self._acquire_timeout = acquire_timeout
-        super().__init__(_PooledSession(pool, acquire_timeout), POSTGRES)
+        self._connections = _Connections(pool, acquire_timeout)
+        super().__init__(_PooledSession(self._connections), POSTGRES)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
         with translated_errors(_FAILURES, _TEXT_REFUSED):
-            async with (
-                pooled(self.pool, self._acquire_timeout) as connection,
-                connection.transaction(),
-            ):
+            async with self._connections.one() as connection, connection.transaction():
                 yield _PostgresSession(connection)
 
 
-@asynccontextmanager
-async def pooled(pool: asyncpg.Pool, seconds: float) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the pool, waited for at most `seconds`, and given back within as long.
+class _Connections:
+    """The pool's connections, handed out first come, first served.
 
-    The deadline is `asyncio.timeout` rather than the pool's own `timeout`, which runs
-    each wait as a task of its own: on the hot path that was a tenth of a request.
+    The pool's own queue lets a newcomer take a connection that was just given
+    back before the requests already waiting for one, so under load a few waited
+    far longer than the rest; here the waiting happens in a semaphore, which
+    serves in order, and the pool is only asked once a connection is free.
+    The wait has a deadline (`asyncio.timeout`: the pool's own `timeout` runs
+    each wait as a task of its own), and giving back shares it.
     """
-    async with asyncio.timeout(seconds):
-        connection = await pool.acquire()
-    try:
-        yield connection
-    finally:
-        await pool.release(connection, timeout=seconds)
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+        self._free = asyncio.Semaphore(pool.get_max_size())
+
+    @asynccontextmanager
+    async def one(self) -> AsyncIterator[asyncpg.Connection]:
+        async with asyncio.timeout(self._acquire_timeout):
+            await self._free.acquire()
+            try:
+                connection = await self._pool.acquire()
+            except BaseException:
+                self._free.release()
+                raise
+        try:
+            yield connection
+        finally:
+            try:
+                await self._pool.release(connection, timeout=self._acquire_timeout)
+            finally:
+                self._free.release()
 
 
 class _PostgresSession(Session):
@@ -110,16 +126,15 @@ class _PostgresSession(Session):
 class _PooledSession(Session):
     """Each statement on a pooled connection of its own, waited for within a deadline."""
 
-    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
-        self._pool = pool
-        self._acquire_timeout = acquire_timeout
+    def __init__(self, connections: _Connections) -> None:
+        self._connections = connections
 
     async def execute(self, sql: str, *parameters: Any) -> int:
         with translated_errors(_FAILURES, _TEXT_REFUSED):
-            async with pooled(self._pool, self._acquire_timeout) as connection:
+            async with self._connections.one() as connection:
                 return await _PostgresSession(connection).execute(sql, *parameters)
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
         with translated_errors(_FAILURES, _TEXT_REFUSED):
-            async with pooled(self._pool, self._acquire_timeout) as connection:
+            async with self._connections.one() as connection:
                 return await _PostgresSession(connection).fetch(sql, *parameters)
