@@ -12,6 +12,7 @@ A second signal ends it at once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -96,6 +97,10 @@ async def serve(
         first_signal = _signals()
         site = web.SockSite(runner, listening)
         await site.start()
+        # What start-up made (the app, its schemas, the libraries' own objects) lives as
+        # long as the process: moved out of the collector's reach, so that its full
+        # passes no longer walk all of it and stall every request for tens of ms.
+        gc.freeze()
         logger.info("serving on http://%s:%d", options.host, options.port)
         await first_signal.wait()
     except BaseException:
