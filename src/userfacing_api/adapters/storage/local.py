@@ -29,6 +29,7 @@ from uuid import uuid4
 import aiofiles
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
+from userfacing_api.adapters.storage.durability import sync_folder
 from userfacing_api.adapters.storage.rules import (
     check_move,
     check_read,
@@ -328,17 +329,8 @@ def _commit(temp: str, target: str) -> os.stat_result:
         os.replace(temp, target)
     except IsADirectoryError as err:
         raise AlreadyExists("A folder appeared where the file was being written") from err
-    _sync_folder(os.path.dirname(target))
+    sync_folder(os.path.dirname(target))
     return os.stat(target)
-
-
-def _sync_folder(folder: str) -> None:
-    """Make a rename durable: the folder's entry table must reach the disk too."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _remove_part_files(root: str, modified_before: float) -> int:

@@ -26,6 +26,7 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from userfacing_api.adapters.storage.durability import sync_folder
 from userfacing_api.domain.errors import Conflict, Incomplete, NotFound, StorageFull
 from userfacing_api.domain.uploads import UploadSession, number_ranges
 from userfacing_api.ports.storage import StorageUnavailable
@@ -86,7 +87,7 @@ class SessionFolder:
         with self.errors():
             os.fdatasync(descriptor)
             os.close(os.open(self._marker(number), os.O_WRONLY | os.O_CREAT, 0o666))
-            _sync_folder(self.path)
+            sync_folder(self.path)
 
     def stored(self) -> dict[int, int]:
         """Part number → length of the parts marked stored; none without a data file."""
@@ -175,12 +176,3 @@ def _lock(descriptor: int, start: int, length: int) -> bool:
             return False
         raise StorageUnavailable("The file storage failed") from err
     return True
-
-
-def _sync_folder(folder: str) -> None:
-    """Make a new entry of `folder` durable."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
