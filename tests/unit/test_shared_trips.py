@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from userfacing_api.adapters.storage.shared_trips import SharedTrips
+from userfacing_api.adapters.shared_trips import SharedTrips
 
 
 class CountingExecutor(ThreadPoolExecutor):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiosqlite
 import asyncpg
 
 from userfacing_api.adapters.db.postgres.database import PostgresDatabase
@@ -72,7 +72,7 @@ async def open_database(
 @asynccontextmanager
 async def _sqlite_reader(
     path: Path, busy_timeout: float
-) -> AsyncIterator[aiosqlite.Connection | None]:
+) -> AsyncIterator[sqlite3.Connection | None]:
     """The reading connection of a database file; none for an in-memory database,
     which a second connection would not share."""
     if str(path) == ":memory:":
@@ -85,4 +85,4 @@ async def _sqlite_reader(
     try:
         yield reader
     finally:
-        await reader.close()
+        await asyncio.to_thread(reader.close)

@@ -29,6 +29,7 @@ from uuid import uuid4
 import aiofiles
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
+from userfacing_api.adapters.shared_trips import SharedTrips
 from userfacing_api.adapters.storage.durability import sync_folder
 from userfacing_api.adapters.storage.rules import (
     check_move,
@@ -36,7 +37,6 @@ from userfacing_api.adapters.storage.rules import (
     check_replace,
     check_write,
 )
-from userfacing_api.adapters.storage.shared_trips import SharedTrips
 from userfacing_api.domain.errors import AlreadyExists, InvalidInput, NotFound, StorageFull
 from userfacing_api.domain.files import FileInfo, FileRequest, FileType
 from userfacing_api.domain.identity import UserId

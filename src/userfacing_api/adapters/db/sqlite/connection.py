@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
@@ -26,18 +28,22 @@ async def open_sqlite(path: Path, busy_timeout: float) -> aiosqlite.Connection:
     return connection
 
 
-async def open_sqlite_reader(path: Path, busy_timeout: float) -> aiosqlite.Connection:
+async def open_sqlite_reader(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """A second connection to the file, for reads only (`query_only`).
 
     In WAL mode its reads see every committed transaction and never wait for the
-    writer, so they need no turn on the writing connection: many can be queued
-    on its thread at once.
+    writer, so they need no turn on the writing connection. It is a plain `sqlite3`
+    connection that worker threads use one trip at a time (see `SqliteDatabase`).
     """
-    connection = await aiosqlite.connect(path, isolation_level=None)
-    connection.row_factory = aiosqlite.Row
-    await connection.execute("PRAGMA query_only=ON")
-    await connection.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
-    return connection
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA query_only=ON")
+        connection.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
+        return connection
+
+    return await asyncio.to_thread(connect)
 
 
 async def migrate_sqlite(connection: aiosqlite.Connection) -> list[int]:

@@ -10,8 +10,9 @@ locked job.
 
 Job reads that need no transaction (`reading()`) go to a second, read-only
 connection when the database is a file: they take no turn, so a page of jobs
-being read never waits behind a status report, and reads follow each other on
-that connection's thread without a round through the event loop in between.
+being read never waits behind a status report. The reads that arrive while the
+event loop is busy share one trip to a worker thread, which runs them one after
+the other on that connection: under load a trip costs more than a read.
 
 Dates are stored as ISO 8601 text in UTC with a fixed width, so comparing and
 sorting the text compares the times.
@@ -25,12 +26,14 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import aiosqlite
 
 from userfacing_api.adapters.db.session import Dialect, Row, Session, translated_errors
 from userfacing_api.adapters.db.stores import Database
+from userfacing_api.adapters.shared_trips import SharedTrips
 from userfacing_api.ports.database import DatabaseUnavailable
 
 # aiosqlite raises ValueError for a statement on a closed connection.
@@ -59,7 +62,7 @@ class SqliteDatabase(Database):
         self,
         connection: aiosqlite.Connection,
         acquire_timeout: float,
-        reader: aiosqlite.Connection | None = None,
+        reader: sqlite3.Connection | None = None,
     ) -> None:
         self._connection = connection
         self._turns = _Turns(acquire_timeout)
@@ -67,7 +70,7 @@ class SqliteDatabase(Database):
         super().__init__(
             _TurnTakingSession(connection, self._turns),
             SQLITE,
-            None if reader is None else _SqliteSession(reader),
+            None if reader is None else _SharedTripSession(reader),
         )
 
     @asynccontextmanager
@@ -170,6 +173,32 @@ class _SqliteSession(Session):
             return list(
                 await self._connection.execute_fetchall(_numbered(sql), _values(parameters))
             )
+
+
+class _SharedTripSession(Session):
+    """Statements on the read-only connection, in trips shared by those that arrive
+    while the event loop is busy; one trip at a time, as a connection runs one
+    statement at a time."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._trips = SharedTrips(max_trips=1)
+
+    async def execute(self, sql: str, *parameters: Any) -> int:
+        with translated_errors(_FAILURES):
+            return await self._trips.run(
+                partial(self._execute, _numbered(sql), _values(parameters))
+            )
+
+    async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
+        with translated_errors(_FAILURES):
+            return await self._trips.run(partial(self._fetch, _numbered(sql), _values(parameters)))
+
+    def _execute(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        return self._connection.execute(sql, parameters).rowcount
+
+    def _fetch(self, sql: str, parameters: tuple[Any, ...]) -> list[Row]:
+        return list(self._connection.execute(sql, parameters).fetchall())
 
 
 class _TurnTakingSession(_SqliteSession):
