@@ -60,12 +60,7 @@ class _Sqlite:
         rows = await self._reader.execute_fetchall(sql.replace("$", "?"), parameters)
         return [dict(row) for row in rows]
 
-    async def set_status(self, job_id: int, status: str, details: str | None) -> bool:
-        reported = await self.fetch(_REPORTED, job_id)
-        if not reported:
-            return False
-        if not _needs_writing(reported[0], status, details):
-            return True
+    async def write_status(self, job_id: int, status: str, details: str | None) -> bool:
         async with self._lock:
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
@@ -90,12 +85,7 @@ class _Postgres:
     async def fetch(self, sql: str, *parameters: Any) -> Rows:
         return [dict(row) for row in await self._pool.fetch(sql, *parameters)]
 
-    async def set_status(self, job_id: int, status: str, details: str | None) -> bool:
-        reported = await self.fetch(_REPORTED, job_id)
-        if not reported:
-            return False
-        if not _needs_writing(reported[0], status, details):
-            return True
+    async def write_status(self, job_id: int, status: str, details: str | None) -> bool:
         async with self._pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(_ONE + " FOR NO KEY UPDATE", job_id)
             if row is not None and (row["status"], row["runtime_details"]) != (status, details):
@@ -104,6 +94,18 @@ class _Postgres:
             if row is not None:
                 await connection.execute(_END_DELIVERY, job_id)
         return row is not None
+
+
+async def _report(
+    database: _Sqlite | _Postgres, job_id: int, status: str, details: str | None
+) -> bool:
+    """One read, and the write transaction only for a report that changes something."""
+    reported = await database.fetch(_REPORTED, job_id)
+    if not reported:
+        return False
+    if not _needs_writing(reported[0], status, details):
+        return True
+    return await database.write_status(job_id, status, details)
 
 
 def _needs_writing(reported: dict[str, Any], status: str, details: str | None) -> bool:
@@ -180,9 +182,7 @@ def floor_app(database_url: str, user_folder: str, user_id: str) -> web.Applicat
     @routes.put("/_job_status")
     async def job_status(request: web.Request) -> web.Response:
         body = orjson.loads(await request.read())
-        found = await databases[0].set_status(
-            body["job_id"], body["status"], body["runtime_details"]
-        )
+        found = await _report(databases[0], body["job_id"], body["status"], body["runtime_details"])
         if not found:
             raise web.HTTPNotFound()
         return _json(body["status"])
