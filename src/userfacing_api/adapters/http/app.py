@@ -30,15 +30,9 @@ from userfacing_api.adapters.http.handlers import (
     uploads,
 )
 from userfacing_api.adapters.http.in_flight import InFlightRequests
-from userfacing_api.adapters.http.middleware import (
-    add_request_id_header,
-    auth_middleware,
-    error_middleware,
-    request_id_middleware,
-)
-from userfacing_api.adapters.http.request_metrics import request_metrics_middleware
+from userfacing_api.adapters.http.middleware import add_request_id_header
+from userfacing_api.adapters.http.pipeline import request_pipeline
 from userfacing_api.adapters.http.request_parser import install_request_parser
-from userfacing_api.adapters.http.validation import validation_middleware
 from userfacing_api.adapters.metrics.prometheus import PrometheusMetrics
 from userfacing_api.service_layer.container import Services
 
@@ -64,14 +58,7 @@ def create_http_app(
     """
     in_flight = InFlightRequests()
     app = web.Application(
-        middlewares=[
-            request_metrics_middleware(counters),
-            in_flight.middleware,
-            request_id_middleware,
-            error_middleware,
-            auth_middleware,
-            validation_middleware,
-        ],
+        middlewares=[request_pipeline(counters, in_flight)],
         client_max_size=MAX_FORM_BYTES,
     )
     app[ACCESS_INFO] = access_info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from aiohttp import web
 
@@ -47,5 +48,11 @@ def principal(request: web.Request) -> Principal:
 
 
 def caller_id(request: web.Request) -> UserId:
-    """The authenticated caller's id, checked once here for the use cases that take it."""
-    return UserId(principal(request).user_id)
+    """The authenticated caller's id, checked here for the use cases that take it."""
+    return _checked_user_id(principal(request).user_id)
+
+
+@lru_cache(maxsize=1024)
+def _checked_user_id(raw: str) -> UserId:
+    """`UserId(raw)`, checked once per caller rather than on every request."""
+    return UserId(raw)

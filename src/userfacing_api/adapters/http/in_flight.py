@@ -9,13 +9,10 @@ their answer has begun, which can only be cut off.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from userfacing_api.adapters.http.errors import error_response
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SHUTTING_DOWN = "The service is shutting down; try again in a moment"
 
@@ -31,25 +28,35 @@ class InFlightRequests:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if self.draining:
-            return _closing(error_response(503, SHUTTING_DOWN))
+    def refusal(self) -> web.StreamResponse | None:
+        """The 503 that closes its connection while the service drains; None otherwise."""
+        return _closing(error_response(503, SHUTTING_DOWN)) if self.draining else None
+
+    def enter(self) -> asyncio.Task[object]:
+        """Count the request running in the current task until `leave`."""
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
         self._idle.clear()
-        try:
-            response = await handler(request)
-        except asyncio.CancelledError:
-            if not (self._grace_over and task.cancelling()) or request.writer.output_size:
-                raise
-            task.uncancel()
-            return _closing(error_response(503, SHUTTING_DOWN))
-        finally:
-            self._tasks.discard(task)
-            if not self._tasks:
-                self._idle.set()
+        return task
+
+    def leave(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._idle.set()
+
+    def cut_short_answer(
+        self, request: web.Request, task: asyncio.Task[object]
+    ) -> web.StreamResponse | None:
+        """The 503 for a request cancelled by `cut_short` whose answer has not begun;
+        None for any other cancellation, which must go on."""
+        if not (self._grace_over and task.cancelling()) or request.writer.output_size:
+            return None
+        task.uncancel()
+        return _closing(error_response(503, SHUTTING_DOWN))
+
+    def finished(self, response: web.StreamResponse) -> web.StreamResponse:
+        """`response`, closing its connection if the service began draining meanwhile."""
         return _closing(response) if self.draining else response
 
     async def wait_until_idle(self, timeout: float) -> bool:  # noqa: ASYNC109 - a deadline

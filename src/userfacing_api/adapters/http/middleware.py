@@ -1,10 +1,9 @@
-"""Request id, error mapping and authentication, applied to every request."""
+"""Request id, error mapping and authentication: steps of every request (see `pipeline`)."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.web_urldispatcher import SystemRoute
@@ -25,22 +24,20 @@ from userfacing_api.domain.identity import require_confirmed_user
 
 logger = logging.getLogger("userfacing_api.http")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SAFE_METHODS = ("GET", "HEAD")
 DOCS_PREFIXES = (DOCS_PATH, STATIC_PATH)
 
 
-@web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def tag_request(request: web.Request) -> None:
     """Tag the request with the caller's `X-Request-ID` (if sane) or a fresh one.
 
     `add_request_id_header` puts it on the response once that is about to be sent.
     """
-    given = request.headers.get("X-Request-ID", "")
-    request[REQUEST_ID] = given if _SAFE_REQUEST_ID.match(given) else new_request_id()
-    return await handler(request)
+    given = request.headers.get("X-Request-ID")
+    request[REQUEST_ID] = (
+        given if given is not None and _SAFE_REQUEST_ID.match(given) else new_request_id()
+    )
 
 
 async def add_request_id_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -50,49 +47,49 @@ async def add_request_id_header(request: web.Request, response: web.StreamRespon
         response.headers["X-Request-ID"] = request_id
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer every failure as JSON `{"detail": ...}`; never leak a traceback."""
-    try:
-        return await handler(request)
-    except InvalidInput as exc:
-        return error_response(422, invalid_input_detail(request, exc))
-    except DomainError as exc:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        return error_response(status_of(exc), exc.detail, headers)
-    except ValidationFailed as exc:
-        return error_response(422, exc.detail)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        detail = plain_detail("body", exc.reason) if exc.status == 422 else exc.reason
-        return error_response(exc.status, detail, _kept_headers(exc))
-    except Exception:
-        logger.exception("unhandled error (request id %s)", request.get(REQUEST_ID))
-        return error_response(500, "Internal server error")
+def error_answer(request: web.Request, failure: Exception) -> web.Response:
+    """The JSON `{"detail": ...}` answer to a failure, never a traceback.
+
+    An `HTTPException` below 400 (a redirect) is no failure: it is raised again.
+    """
+    if isinstance(failure, InvalidInput):
+        return error_response(422, invalid_input_detail(request, failure))
+    if isinstance(failure, DomainError):
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(failure, Unauthenticated) else None
+        return error_response(status_of(failure), failure.detail, headers)
+    if isinstance(failure, ValidationFailed):
+        return error_response(422, failure.detail)
+    if isinstance(failure, web.HTTPException):
+        if failure.status < 400:
+            raise failure
+        detail = plain_detail("body", failure.reason) if failure.status == 422 else failure.reason
+        return error_response(failure.status, detail, _kept_headers(failure))
+    logger.error("unhandled error (request id %s)", request.get(REQUEST_ID), exc_info=failure)
+    return error_response(500, "Internal server error")
 
 
 def _kept_headers(exc: web.HTTPException) -> dict[str, str]:
     return {name: value for name, value in exc.headers.items() if name in ("Allow",)}
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Require a valid id token of a confirmed user on every route not marked public."""
+def needs_token(request: web.Request) -> bool:
+    """Every route needs a token but those marked public, CORS preflights and the docs."""
     route = request.match_info.route
-    if (
+    return not (
         isinstance(route, SystemRoute)
         or is_public(route.handler)
         or request.method == "OPTIONS"
         or request.path.startswith(DOCS_PREFIXES)
-    ):
-        return await handler(request)
+    )
+
+
+async def authenticate(request: web.Request) -> None:
+    """Require a valid id token of a confirmed user; the caller goes on the request."""
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated("Not authenticated")
     caller = await request.app[SERVICES].token_verifier.verify(token)
     request[PRINCIPAL] = require_confirmed_user(caller)
-    return await handler(request)
 
 
 def bearer_token(request: web.Request) -> str | None:

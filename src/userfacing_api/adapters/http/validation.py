@@ -24,7 +24,6 @@ from userfacing_api.adapters.http.schemas.internal import STATUSES, JobStatusUpd
 from userfacing_api.adapters.http.schemas.jobs import JobIdSchema, JobListQuerySchema
 from userfacing_api.domain.jobs import JobFilter
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FastLoader = Callable[[web.Request], Awaitable[dict[str, Any] | None]]
 """The schema's load result, or None to let the full parser decide."""
 
@@ -117,16 +116,18 @@ FAST_LOADERS: dict[type[Schema], FastLoader] = {
 }
 
 
-@web.middleware
-async def validation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def declared_schemas(request: web.Request) -> list[dict[str, Any]] | None:
+    """The schemas the request's handler declares (aiohttp-apispec's decorators), if any."""
+    schemas: list[dict[str, Any]] | None = getattr(request.match_info.handler, "__schemas__", None)
+    return schemas
+
+
+async def validate(request: web.Request, schemas: list[dict[str, Any]]) -> None:
     """What aiohttp-apispec's `validation_middleware` does, fast loaders first.
 
     Each declared schema's result goes under its `put_into` key (`json`,
     `querystring`, `match_info`, ...), as the handlers expect.
     """
-    schemas = getattr(request.match_info.handler, "__schemas__", None)
-    if schemas is None:
-        return await handler(request)
     result: dict[str, Any] = {}
     for declared in schemas:
         schema = declared["schema"]
@@ -141,4 +142,3 @@ async def validation_middleware(request: web.Request, handler: Handler) -> web.S
         elif data:
             result.update(data)
     request[request.app[_DATA_NAME_KEY]] = result
-    return await handler(request)
