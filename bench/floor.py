@@ -139,11 +139,15 @@ async def _database(url: str) -> AsyncIterator[_Sqlite | _Postgres]:
             await reader.close()
             await connection.close()
     else:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=10)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=10, reset=_no_reset)
         try:
             yield _Postgres(pool)
         finally:
             await pool.close()
+
+
+async def _no_reset(_connection: asyncpg.Connection) -> None:
+    """As in the service: a connection given back needs no `RESET ALL` round trip."""
 
 
 def _listing(folder: str) -> Rows:

@@ -4,12 +4,15 @@ and never see what it has not committed."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.unit.job_world import ALICE, train_spec
+from tests.waiting import eventually
 from userfacing_api.adapters.db.database import open_database
+from userfacing_api.adapters.db.sqlite.connection import READER_THREAD
 from userfacing_api.adapters.db.stores import Database
 from userfacing_api.domain.identity import UserId
 from userfacing_api.domain.jobs import Job, JobStatus, checked_spec
@@ -60,3 +63,21 @@ async def test_a_database_in_memory_reads_its_own_jobs() -> None:
 
 def _running(job: Job) -> Job:
     return replace(job, status=JobStatus.RUNNING, date_started=NOW)
+
+
+async def test_reads_run_on_a_thread_of_their_own_that_ends_with_the_database(
+    tmp_path: Path,
+) -> None:
+    async with open_database(f"sqlite:///{tmp_path / 'service.db'}") as database:
+        job = await _add_job(database)
+        async with database.jobs.reading() as reads:
+            seen = await reads.jobs.get(job.id)
+        while_open = _reader_threads()
+
+    assert seen == job
+    assert len(while_open) == 1
+    await eventually(lambda: not _reader_threads())
+
+
+def _reader_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith(READER_THREAD)]

@@ -144,3 +144,16 @@ async def test_a_call_fails_rather_than_waits_when_no_thread_takes_work(
 def test_at_least_one_trip_must_be_allowed() -> None:
     with pytest.raises(ValueError, match="max_trips"):
         SharedTrips(max_trips=0)
+
+
+async def test_trips_run_in_the_executor_given() -> None:
+    own = ThreadPoolExecutor(max_workers=1, thread_name_prefix="own-trips")
+    try:
+        trips = SharedTrips(max_trips=2, executor=own)
+        names = await asyncio.gather(
+            *(trips.run(lambda: threading.current_thread().name) for _ in range(5))
+        )
+    finally:
+        own.shutdown(wait=False)
+
+    assert all(name.startswith("own-trips") for name in names)

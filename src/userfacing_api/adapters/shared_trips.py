@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -43,12 +44,14 @@ class _Queue:
 
 
 class SharedTrips:
-    """Runs calls in the event loop's default thread pool, at most `max_trips` trips at once."""
+    """Runs calls in `executor` (the event loop's default thread pool when None), at most
+    `max_trips` trips at once."""
 
-    def __init__(self, max_trips: int = MAX_TRIPS) -> None:
+    def __init__(self, max_trips: int = MAX_TRIPS, executor: Executor | None = None) -> None:
         if max_trips <= 0:
             raise ValueError("max_trips must be positive")
         self._max_trips = max_trips
+        self._executor = executor
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue = _Queue()
 
@@ -78,7 +81,7 @@ class SharedTrips:
         if not calls:
             return
         try:
-            trip = loop.run_in_executor(None, _run_all, [call.function for call in calls])
+            trip = loop.run_in_executor(self._executor, _run_all, [call.function for call in calls])
         except RuntimeError as err:  # the loop is closing and takes no more work
             for call in calls:
                 call.future.set_exception(err)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -13,9 +12,10 @@ import asyncpg
 from userfacing_api.adapters.db.postgres.database import PostgresDatabase
 from userfacing_api.adapters.db.postgres.pool import migrate_postgres, open_pool
 from userfacing_api.adapters.db.sqlite.connection import (
+    SqliteReader,
     migrate_sqlite,
     open_sqlite,
-    open_sqlite_reader,
+    sqlite_reader,
 )
 from userfacing_api.adapters.db.sqlite.database import SqliteDatabase
 from userfacing_api.adapters.db.stores import Database
@@ -70,19 +70,15 @@ async def open_database(
 
 
 @asynccontextmanager
-async def _sqlite_reader(
-    path: Path, busy_timeout: float
-) -> AsyncIterator[sqlite3.Connection | None]:
+async def _sqlite_reader(path: Path, busy_timeout: float) -> AsyncIterator[SqliteReader | None]:
     """The reading connection of a database file; none for an in-memory database,
     which a second connection would not share."""
     if str(path) == ":memory:":
         yield None
         return
-    try:
-        reader = await open_sqlite_reader(path, busy_timeout)
-    except sqlite3.Error as err:
-        raise DatabaseUnavailable(f"cannot open the SQLite database: {err}") from err
-    try:
+    async with AsyncExitStack() as stack:
+        try:
+            reader = await stack.enter_async_context(sqlite_reader(path, busy_timeout))
+        except sqlite3.Error as err:
+            raise DatabaseUnavailable(f"cannot open the SQLite database: {err}") from err
         yield reader
-    finally:
-        await asyncio.to_thread(reader.close)

@@ -154,6 +154,12 @@ class SqlJobStore(JobStore):
         self._reads = reads
         self._dialect = dialect
         self._events_committed: EventsCommitted | None = None
+        # Reads change nothing, so every `reading()` shares one set of repositories.
+        self._reading = JobTransaction(
+            jobs=_SqlJobs(reads, dialect),
+            outbox=_SqlOutbox(reads, dialect),
+            events=_SqlEvents(reads, dialect),
+        )
 
     def on_events_committed(self, told: EventsCommitted) -> None:
         """Have `told` called after each commit that added events (in this process only)."""
@@ -172,14 +178,7 @@ class SqlJobStore(JobStore):
             self._events_committed(events.jobs)
 
     def reading(self) -> AbstractAsyncContextManager[JobTransaction]:
-        session, dialect = self._reads, self._dialect
-        return nullcontext(
-            JobTransaction(
-                jobs=_SqlJobs(session, dialect),
-                outbox=_SqlOutbox(session, dialect),
-                events=_SqlEvents(session, dialect),
-            )
-        )
+        return nullcontext(self._reading)
 
     async def ping(self) -> None:
         """A transaction, not a lone read: on SQLite it shows another process's lock."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from userfacing_api.adapters.db.session import Dialect, Row, Session, translated_errors
+from userfacing_api.adapters.db.session import Dialect, Row, Session, TranslatedErrors
 from userfacing_api.adapters.db.stores import Database
 
 _FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -65,9 +65,13 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
-        with translated_errors(_FAILURES, _TEXT_REFUSED):
-            async with self._connections.one() as connection, connection.transaction():
-                yield _PostgresSession(connection)
+        with TranslatedErrors(_FAILURES, _TEXT_REFUSED):
+            connection = await self._connections.take()
+            try:
+                async with connection.transaction():
+                    yield _PostgresSession(connection)
+            finally:
+                await self._connections.give_back(connection)
 
 
 class _Connections:
@@ -76,9 +80,10 @@ class _Connections:
     The pool's own queue lets a newcomer take a connection that was just given
     back before the requests already waiting for one, so under load a few waited
     far longer than the rest; here the waiting happens in a semaphore, which
-    serves in order, and the pool is only asked once a connection is free.
-    The wait has a deadline (`asyncio.timeout`: the pool's own `timeout` runs
-    each wait as a task of its own), and giving back shares it.
+    serves in order, and the pool is only asked once a connection is free, so it
+    never makes anyone wait (opening a connection has the pool's connect timeout).
+    Only a wait has a deadline (`asyncio.timeout`: the pool's own `timeout` runs
+    each wait as a task of its own); a connection free at once costs no timer.
     """
 
     def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
@@ -86,22 +91,24 @@ class _Connections:
         self._acquire_timeout = acquire_timeout
         self._free = asyncio.Semaphore(pool.get_max_size())
 
-    @asynccontextmanager
-    async def one(self) -> AsyncIterator[asyncpg.Connection]:
-        async with asyncio.timeout(self._acquire_timeout):
+    async def take(self) -> asyncpg.Connection:
+        """A connection, to be handed to `give_back` when done with."""
+        if self._free.locked():
+            async with asyncio.timeout(self._acquire_timeout):
+                await self._free.acquire()
+        else:
             await self._free.acquire()
-            try:
-                connection = await self._pool.acquire()
-            except BaseException:
-                self._free.release()
-                raise
         try:
-            yield connection
+            return await self._pool.acquire()
+        except BaseException:
+            self._free.release()
+            raise
+
+    async def give_back(self, connection: asyncpg.Connection) -> None:
+        try:
+            await self._pool.release(connection, timeout=self._acquire_timeout)
         finally:
-            try:
-                await self._pool.release(connection, timeout=self._acquire_timeout)
-            finally:
-                self._free.release()
+            self._free.release()
 
 
 class _PostgresSession(Session):
@@ -111,7 +118,7 @@ class _PostgresSession(Session):
         self._connection = connection
 
     async def execute(self, sql: str, *parameters: Any) -> int:
-        with translated_errors(_FAILURES, _TEXT_REFUSED):
+        with TranslatedErrors(_FAILURES, _TEXT_REFUSED):
             status: str = await self._connection.execute(sql, *parameters)
         # A command tag such as `INSERT 0 1`, `UPDATE 2` or `DELETE 0` ends with the count;
         # one without a count (`TRUNCATE TABLE`) changed no row it could count.
@@ -119,7 +126,7 @@ class _PostgresSession(Session):
         return int(count) if count.isdigit() else 0
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
-        with translated_errors(_FAILURES, _TEXT_REFUSED):
+        with TranslatedErrors(_FAILURES, _TEXT_REFUSED):
             return list(await self._connection.fetch(sql, *parameters))
 
 
@@ -130,11 +137,17 @@ class _PooledSession(Session):
         self._connections = connections
 
     async def execute(self, sql: str, *parameters: Any) -> int:
-        with translated_errors(_FAILURES, _TEXT_REFUSED):
-            async with self._connections.one() as connection:
+        with TranslatedErrors(_FAILURES, _TEXT_REFUSED):
+            connection = await self._connections.take()
+            try:
                 return await _PostgresSession(connection).execute(sql, *parameters)
+            finally:
+                await self._connections.give_back(connection)
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
-        with translated_errors(_FAILURES, _TEXT_REFUSED):
-            async with self._connections.one() as connection:
-                return await _PostgresSession(connection).fetch(sql, *parameters)
+        with TranslatedErrors(_FAILURES, _TEXT_REFUSED):
+            connection = await self._connections.take()
+            try:
+                return list(await connection.fetch(sql, *parameters))
+            finally:
+                await self._connections.give_back(connection)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
@@ -28,22 +32,45 @@ async def open_sqlite(path: Path, busy_timeout: float) -> aiosqlite.Connection:
     return connection
 
 
-async def open_sqlite_reader(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """A second connection to the file, for reads only (`query_only`).
+READER_THREAD = "sqlite-reads"
+"""The name of the reading connection's thread."""
+
+
+@dataclass(frozen=True)
+class SqliteReader:
+    """A second connection to the file, for reads only, and the one thread that uses it."""
+
+    connection: sqlite3.Connection
+    thread: Executor
+
+
+@asynccontextmanager
+async def sqlite_reader(path: Path, busy_timeout: float) -> AsyncIterator[SqliteReader]:
+    """Open the reading connection (`query_only`) in a thread of its own; close both on exit.
 
     In WAL mode its reads see every committed transaction and never wait for the
-    writer, so they need no turn on the writing connection. It is a plain `sqlite3`
-    connection that worker threads use one trip at a time (see `SqliteDatabase`).
+    writer, so they need no turn on the writing connection. Only its thread ever
+    touches it, so statements sent while another runs wait their turn there (see
+    `SqliteDatabase`) rather than on the event loop.
     """
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=READER_THREAD)
+    loop = asyncio.get_running_loop()
 
     def connect() -> sqlite3.Connection:
-        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(path, isolation_level=None)
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA query_only=ON")
         connection.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
         return connection
 
-    return await asyncio.to_thread(connect)
+    try:
+        connection = await loop.run_in_executor(thread, connect)
+        try:
+            yield SqliteReader(connection, thread)
+        finally:
+            await loop.run_in_executor(thread, connection.close)
+    finally:
+        thread.shutdown(wait=False)
 
 
 async def migrate_sqlite(connection: aiosqlite.Connection) -> list[int]:

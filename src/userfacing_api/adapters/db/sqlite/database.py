@@ -31,7 +31,8 @@ from typing import Any
 
 import aiosqlite
 
-from userfacing_api.adapters.db.session import Dialect, Row, Session, translated_errors
+from userfacing_api.adapters.db.session import Dialect, Row, Session, TranslatedErrors
+from userfacing_api.adapters.db.sqlite.connection import SqliteReader
 from userfacing_api.adapters.db.stores import Database
 from userfacing_api.adapters.shared_trips import SharedTrips
 from userfacing_api.ports.database import DatabaseUnavailable
@@ -62,7 +63,7 @@ class SqliteDatabase(Database):
         self,
         connection: aiosqlite.Connection,
         acquire_timeout: float,
-        reader: sqlite3.Connection | None = None,
+        reader: SqliteReader | None = None,
     ) -> None:
         self._connection = connection
         self._turns = _Turns(acquire_timeout)
@@ -104,7 +105,7 @@ class SqliteDatabase(Database):
             self._turns.give_back()
 
     async def _run(self, sql: str) -> None:
-        with translated_errors(_FAILURES):
+        with TranslatedErrors(_FAILURES):
             await self._connection.execute(sql)
 
     def _undo_later(self) -> None:
@@ -125,7 +126,7 @@ class SqliteDatabase(Database):
         task.add_done_callback(self._undoing.discard)
 
     async def _rollback(self) -> None:
-        with translated_errors(_FAILURES):
+        with TranslatedErrors(_FAILURES):
             if self._connection.in_transaction:
                 await self._connection.execute("ROLLBACK")
 
@@ -163,13 +164,13 @@ class _SqliteSession(Session):
         self._connection = connection
 
     async def execute(self, sql: str, *parameters: Any) -> int:
-        with translated_errors(_FAILURES):
+        with TranslatedErrors(_FAILURES):
             cursor = await self._connection.execute(_numbered(sql), _values(parameters))
             return cursor.rowcount
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
         # One trip to the connection's thread (a cursor would take three: run, fetch, close).
-        with translated_errors(_FAILURES):
+        with TranslatedErrors(_FAILURES):
             return list(
                 await self._connection.execute_fetchall(_numbered(sql), _values(parameters))
             )
@@ -177,21 +178,25 @@ class _SqliteSession(Session):
 
 class _SharedTripSession(Session):
     """Statements on the read-only connection, in trips shared by those that arrive
-    while the event loop is busy; one trip at a time, as a connection runs one
-    statement at a time."""
+    while the event loop is busy, run by the connection's one thread.
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-        self._trips = SharedTrips(max_trips=1)
+    Two trips may be under way: while the thread runs one, the next waits in its
+    queue, so the thread goes straight on to it instead of idling until the event
+    loop has taken the results and sent the next.
+    """
+
+    def __init__(self, reader: SqliteReader) -> None:
+        self._connection = reader.connection
+        self._trips = SharedTrips(max_trips=2, executor=reader.thread)
 
     async def execute(self, sql: str, *parameters: Any) -> int:
-        with translated_errors(_FAILURES):
+        with TranslatedErrors(_FAILURES):
             return await self._trips.run(
                 partial(self._execute, _numbered(sql), _values(parameters))
             )
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
-        with translated_errors(_FAILURES):
+        with TranslatedErrors(_FAILURES):
             return await self._trips.run(partial(self._fetch, _numbered(sql), _values(parameters)))
 
     def _execute(self, sql: str, parameters: tuple[Any, ...]) -> int:
