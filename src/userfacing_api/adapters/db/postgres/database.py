@@ -5,7 +5,6 @@ Dates are `TIMESTAMPTZ`; JSON columns travel as text.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -15,6 +14,7 @@ import asyncpg
 
 from userfacing_api.adapters.db.session import Dialect, Row, Session, TranslatedErrors
 from userfacing_api.adapters.db.stores import Database
+from userfacing_api.adapters.db.turns import Turns
 
 _FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 # PostgreSQL text and JSON cannot hold a NUL character, which SQLite would store.
@@ -75,40 +75,29 @@ class PostgresDatabase(Database):
 
 
 class _Connections:
-    """The pool's connections, handed out first come, first served.
-
-    The pool's own queue lets a newcomer take a connection that was just given
-    back before the requests already waiting for one, so under load a few waited
-    far longer than the rest; here the waiting happens in a semaphore, which
-    serves in order, and the pool is only asked once a connection is free, so it
-    never makes anyone wait (opening a connection has the pool's connect timeout).
-    Only a wait has a deadline (`asyncio.timeout`: the pool's own `timeout` runs
-    each wait as a task of its own); a connection free at once costs no timer.
-    """
+    """The pool's connections, handed out in turns (`Turns`: first come, first served,
+    each wait bounded by `acquire_timeout`). The pool is only asked once a connection
+    is free, so it never makes anyone wait (opening a connection has the pool's
+    connect timeout)."""
 
     def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
         self._pool = pool
-        self._acquire_timeout = acquire_timeout
-        self._free = asyncio.Semaphore(pool.get_max_size())
+        self._turns = Turns(pool.get_max_size(), acquire_timeout)
 
     async def take(self) -> asyncpg.Connection:
         """A connection, to be handed to `give_back` when done with."""
-        if self._free.locked():
-            async with asyncio.timeout(self._acquire_timeout):
-                await self._free.acquire()
-        else:
-            await self._free.acquire()
+        await self._turns.take()
         try:
             return await self._pool.acquire()
         except BaseException:
-            self._free.release()
+            self._turns.give_back()
             raise
 
     async def give_back(self, connection: asyncpg.Connection) -> None:
         try:
-            await self._pool.release(connection, timeout=self._acquire_timeout)
+            await self._pool.release(connection)
         finally:
-            self._free.release()
+            self._turns.give_back()
 
 
 class _PostgresSession(Session):

@@ -34,6 +34,7 @@ import aiosqlite
 from userfacing_api.adapters.db.session import Dialect, Row, Session, TranslatedErrors
 from userfacing_api.adapters.db.sqlite.connection import SqliteReader
 from userfacing_api.adapters.db.stores import Database
+from userfacing_api.adapters.db.turns import Turns
 from userfacing_api.adapters.shared_trips import SharedTrips
 from userfacing_api.ports.database import DatabaseUnavailable
 
@@ -66,7 +67,7 @@ class SqliteDatabase(Database):
         reader: SqliteReader | None = None,
     ) -> None:
         self._connection = connection
-        self._turns = _Turns(acquire_timeout)
+        self._turns = Turns(1, acquire_timeout)
         self._undoing: set[asyncio.Task[None]] = set()
         super().__init__(
             _TurnTakingSession(connection, self._turns),
@@ -131,32 +132,6 @@ class SqliteDatabase(Database):
                 await self._connection.execute("ROLLBACK")
 
 
-class _Turns:
-    """Turns on the one connection, each waited for at most `timeout` seconds."""
-
-    def __init__(self, timeout: float) -> None:
-        self._lock = asyncio.Lock()
-        self._timeout = timeout
-
-    async def take(self) -> None:
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._lock.acquire()
-        except TimeoutError:
-            raise DatabaseUnavailable("The database is busy") from None
-
-    def give_back(self) -> None:
-        self._lock.release()
-
-    @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        await self.take()
-        try:
-            yield
-        finally:
-            self.give_back()
-
-
 class _SqliteSession(Session):
     """Statements on the connection, inside the transaction that holds it."""
 
@@ -209,17 +184,23 @@ class _SharedTripSession(Session):
 class _TurnTakingSession(_SqliteSession):
     """Each statement in a transaction of its own, in its turn on the connection."""
 
-    def __init__(self, connection: aiosqlite.Connection, turns: _Turns) -> None:
+    def __init__(self, connection: aiosqlite.Connection, turns: Turns) -> None:
         super().__init__(connection)
         self._turns = turns
 
     async def execute(self, sql: str, *parameters: Any) -> int:
-        async with self._turns.turn():
+        await self._turns.take()
+        try:
             return await super().execute(sql, *parameters)
+        finally:
+            self._turns.give_back()
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
-        async with self._turns.turn():
+        await self._turns.take()
+        try:
             return await super().fetch(sql, *parameters)
+        finally:
+            self._turns.give_back()
 
 
 def _numbered(sql: str) -> str:
