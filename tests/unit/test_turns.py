@@ -60,27 +60,20 @@ async def test_deadlines_follow_the_waiters_after_the_first_one_is_served() -> N
         await asyncio.wait_for(second, LONG)
 
 
-async def test_a_caller_that_gives_up_waiting_loses_no_turn() -> None:
+@pytest.mark.parametrize("handed_over_first", [False, True])
+async def test_a_caller_that_gives_up_waiting_loses_no_turn(handed_over_first: bool) -> None:
+    """Also when the turn was handed to it just as it gave up: it is passed on."""
     turns = Turns(1, LONG)
     await turns.take()
     gone = asyncio.create_task(turns.take())
     after = asyncio.create_task(turns.take())
     await asyncio.sleep(0)
-    gone.cancel()
-    turns.give_back()
-
-    await asyncio.wait_for(after, LONG)
-    assert gone.cancelled()
-
-
-async def test_a_turn_handed_over_just_as_its_caller_gives_up_is_passed_on() -> None:
-    turns = Turns(1, LONG)
-    await turns.take()
-    gone = asyncio.create_task(turns.take())
-    after = asyncio.create_task(turns.take())
-    await asyncio.sleep(0)
-    turns.give_back()
-    gone.cancel()
+    if handed_over_first:
+        turns.give_back()
+        gone.cancel()
+    else:
+        gone.cancel()
+        turns.give_back()
 
     await asyncio.wait_for(after, LONG)
     await eventually(gone.done)
