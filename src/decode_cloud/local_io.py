@@ -22,7 +22,6 @@ T = TypeVar("T")
 
 async def read_chunks(
     path: Path,
-    transfer: Transfer,
     offset: int = 0,
     length: int | None = None,
     depth: int = DEPTH,
@@ -46,7 +45,6 @@ async def read_chunks(
                 await put(chunk)
 
     async for chunk in _pipelined(produce, depth):
-        transfer.advance(len(chunk))
         yield chunk
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,13 @@ from typing import Any
 import aiohttp
 import humanize
 import platformdirs
-from aiohttp.payload import AsyncIterablePayload
 
 from decode_cloud.credentials import APP_NAME
 from decode_cloud.errors import ApiError, DecodeCloudError, LocalPathError
+from decode_cloud.file_body import FileRange
 from decode_cloud.files import list_folder, make_folder
 from decode_cloud.json_files import read_json_object, write_json_object
-from decode_cloud.local_io import CHUNK_SIZE, read_chunks, run_bounded
+from decode_cloud.local_io import CHUNK_SIZE, run_bounded
 from decode_cloud.models import FileEntry
 from decode_cloud.progress import Reporter, Transfer
 from decode_cloud.transport import Connection, remote_path, url_path
@@ -112,19 +112,6 @@ def _same_size(entry: FileEntry, size: int) -> bool:
     if entry.size_bytes is not None:
         return entry.size_bytes == size
     return entry.size == humanize.naturalsize(size)
-
-
-class _FileChunks(AsyncIterablePayload):
-    """A file's chunks as a multipart part of known size, so that the request carries a
-    `Content-Length` (as curl's does) instead of being sent in chunked encoding."""
-
-    def __init__(self, chunks: AsyncIterator[bytes], length: int) -> None:
-        super().__init__(chunks)
-        self._length = length
-
-    @property
-    def size(self) -> int:
-        return self._length
 
 
 class SessionState:
@@ -217,7 +204,7 @@ class Uploader:
         kind, _, below = folder.partition("/")
         transfer = self._reporter.transfer(item.remote, item.size)
         with aiohttp.MultipartWriter("form-data") as form:
-            part = form.append_payload(_FileChunks(read_chunks(item.local, transfer), item.size))
+            part = form.append_payload(FileRange(item.local, transfer, 0, item.size))
             part.set_content_disposition("form-data", name="file", filename=name)
         try:
             answer = await self._connection.json(
@@ -304,14 +291,10 @@ class Uploader:
             target,
             authenticated=False,
             headers=headers,
-            # The parts in flight share one file's read-ahead, so a session holds no
-            # more memory than a single-request upload.
-            data=read_chunks(
-                item.local,
-                transfer,
-                offset,
-                length,
-                chunk_size=CHUNK_SIZE // self._parallel_parts,
+            # Where parts are read in chunks (TLS), those in flight together hold no more
+            # memory than a single-request upload.
+            data=FileRange(
+                item.local, transfer, offset, length, CHUNK_SIZE // self._parallel_parts
             ),
         ):
             pass
