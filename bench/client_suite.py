@@ -7,8 +7,8 @@ curl's single multipart POST and plain GET; `decode-cloud upload --single-reques
 `CLIENT_SHARE` of curl's speed, in memory that does not grow with the file (its peak
 RSS is sampled like the server's). `decode-cloud upload` as scientists run it, through
 an upload session (parts in parallel, resumable), is reported against curl's single
-request too, without a target: on local storage the service writes a session's bytes
-twice (the parts, then the assembled file).
+request too, without a target: it adds a request per part for the part's URL and a
+flush to the disk per part, which curl's one request does not pay.
 """
 
 from __future__ import annotations
