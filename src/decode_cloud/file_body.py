@@ -70,12 +70,13 @@ class FileRange(Payload):
     ) -> None:
         length = self._length if content_length is None else min(self._length, content_length)
         sent = await self._sendfile(writer, length)
-        async for chunk in read_chunks(
-            self._path, self._offset + sent, length - sent, chunk_size=self._chunk_size
-        ):
-            await writer.write(chunk)
-            sent += len(chunk)
-            self._progress(sent)
+        if sent < length:
+            async for chunk in read_chunks(
+                self._path, self._offset + sent, length - sent, chunk_size=self._chunk_size
+            ):
+                await writer.write(chunk)
+                sent += len(chunk)
+                self._progress(sent)
         if sent < length:
             raise LocalPathError(f"{self._path} got shorter while being uploaded")
 

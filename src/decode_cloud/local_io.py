@@ -29,8 +29,11 @@ async def read_chunks(
 ) -> AsyncIterator[bytes]:
     """`length` bytes of `path` from `offset` (to the end when None), a chunk at a time.
 
-    The disk is read ahead while the network sends: up to `depth` chunks wait.
+    The disk is read ahead while the network sends: up to `depth` chunks wait. An
+    empty range opens no file.
     """
+    if length == 0:
+        return
 
     async def produce(put: Callable[[bytes], Awaitable[None]]) -> None:
         left = length

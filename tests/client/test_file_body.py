@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from decode_cloud import file_body
 from decode_cloud.file_body import SENDFILE_SLICE, FileRange
+from decode_cloud.local_io import read_chunks
 from decode_cloud.progress import Transfer
 
 OFFSET = 12345
@@ -135,9 +137,17 @@ async def test_a_range_goes_out_through_sendfile_whole_and_counted(
     content: bytes,
     sendfile_calls: list[int],
     multipart: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, received = await stand_in(aiohttp_server)
     transfer = CountedTransfer()
+    chunked_reads: list[int] = []
+
+    def recorded(path: Path, offset: int, length: int, **kwargs: Any) -> AsyncIterator[bytes]:
+        chunked_reads.append(length)
+        return read_chunks(path, offset, length, **kwargs)
+
+    monkeypatch.setattr(file_body, "read_chunks", recorded)
 
     await send(
         f"{url}/form" if multipart else f"{url}/part", tmp_path / "movie.tif", transfer, multipart
@@ -146,6 +156,12 @@ async def test_a_range_goes_out_through_sendfile_whole_and_counted(
     assert received == [content]
     assert transfer.total == LENGTH
     assert sendfile_calls == [SENDFILE_SLICE, SENDFILE_SLICE, LENGTH - 2 * SENDFILE_SLICE]
+    # Nothing left for the chunked path, which would open the file once more for nothing.
+    assert chunked_reads == []
+
+
+async def test_an_empty_range_is_read_without_opening_the_file(tmp_path: Path) -> None:
+    assert [chunk async for chunk in read_chunks(tmp_path / "not-there.tif", 10, 0)] == []
 
 
 async def test_over_tls_the_range_is_read_in_chunks_instead(
