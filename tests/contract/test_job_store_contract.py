@@ -173,6 +173,9 @@ async def test_an_unknown_id_is_not_found(store: JobStore, job_id: int) -> None:
         assert await transaction.jobs.delete(job_id) is False
         assert await transaction.outbox.end(job_id, None) is False
         assert await transaction.outbox.reschedule(job_id, "lease-1", T0, "refused") is False
+    async with store.reading() as reads:
+        assert await reads.jobs.get(job_id) is None
+        assert await reads.jobs.get_with_delivery(job_id) is None
 
 
 async def test_a_user_cannot_have_two_jobs_of_one_name(store: JobStore) -> None:
@@ -240,6 +243,27 @@ async def test_reads_outside_a_transaction_see_what_is_committed_and_nothing_els
     assert read == kept
     assert listed == [kept]
     assert unknown is None
+
+
+async def test_reads_made_at_once_each_get_their_own_job(store: JobStore) -> None:
+    jobs = [await add_job(store, job_name=f"run{number}") for number in range(5)]
+    await add_delivery(store, jobs[1], lease=lease("request"))
+    unknown = jobs[-1].id + 1000
+
+    async with store.reading() as reads:
+        got = await asyncio.gather(
+            *(reads.jobs.get(job.id) for job in reversed(jobs)),
+            reads.jobs.get(jobs[2].id),
+            reads.jobs.get(unknown),
+        )
+        flagged = await asyncio.gather(
+            reads.jobs.get_with_delivery(jobs[0].id),
+            reads.jobs.get_with_delivery(jobs[1].id),
+            reads.jobs.get_with_delivery(unknown),
+        )
+
+    assert list(got) == [*reversed(jobs), jobs[2], None]
+    assert list(flagged) == [(jobs[0], False), (jobs[1], True), None]
 
 
 async def test_dates_keep_their_instant_whatever_the_time_zone(store: JobStore) -> None:

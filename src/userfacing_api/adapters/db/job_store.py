@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
 from typing import Any
@@ -28,6 +29,7 @@ from userfacing_api.adapters.db.job_rows import (
     new_job_values,
 )
 from userfacing_api.adapters.db.session import Dialect, Session
+from userfacing_api.adapters.db.shared_reads import FetchRows, SharedReads
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.errors import AlreadyExists
 from userfacing_api.domain.events import JobEvent, NewJobEvent
@@ -58,11 +60,12 @@ _INSERT_JOB = (
 )
 _SELECT_JOBS = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"  # noqa: S608 - fixed column names
 _SELECT_JOB = _SELECT_JOBS + " WHERE id = $1"
-_SELECT_JOB_WITH_DELIVERY = (
+_SELECT_JOBS_WITH_DELIVERY = (
     f"SELECT {', '.join(JOB_COLUMNS)},"  # noqa: S608 - fixed column names
     " EXISTS (SELECT 1 FROM job_deliveries WHERE job_deliveries.job_id = jobs.id)"
-    " FROM jobs WHERE id = $1"
+    " FROM jobs"
 )
+_SELECT_JOB_WITH_DELIVERY = _SELECT_JOBS_WITH_DELIVERY + " WHERE id = $1"
 _ENDED = tuple(status.value for status in JobStatus if status.has_ended)
 _COUNT_ACTIVE = (
     "SELECT count(*) AS active FROM jobs WHERE user_id = $1 AND status NOT IN ($2, $3, $4)"
@@ -156,7 +159,7 @@ class SqlJobStore(JobStore):
         self._events_committed: EventsCommitted | None = None
         # Reads change nothing, so every `reading()` shares one set of repositories.
         self._reading = JobTransaction(
-            jobs=_SqlJobs(reads, dialect),
+            jobs=_SqlJobs(reads, dialect, _shared_reads(reads, dialect)),
             outbox=_SqlOutbox(reads, dialect),
             events=_SqlEvents(reads, dialect),
         )
@@ -186,10 +189,33 @@ class SqlJobStore(JobStore):
             await session.fetch("SELECT 1")
 
 
+@dataclass(frozen=True)
+class _SharedJobReads:
+    """`get` and `get_with_delivery` outside transactions, sharing queries."""
+
+    jobs: SharedReads
+    with_delivery: SharedReads
+
+
+def _shared_reads(session: Session, dialect: Dialect) -> _SharedJobReads:
+    def rows_of(select: str) -> FetchRows:
+        sql = f"{select} WHERE {dialect.ids_filter}"
+        return lambda ids: session.fetch(sql, ids)
+
+    return _SharedJobReads(
+        jobs=SharedReads(rows_of(_SELECT_JOBS)),
+        with_delivery=SharedReads(rows_of(_SELECT_JOBS_WITH_DELIVERY)),
+    )
+
+
 class _SqlJobs(JobRepository):
-    def __init__(self, session: Session, dialect: Dialect) -> None:
+    def __init__(
+        self, session: Session, dialect: Dialect, shared: _SharedJobReads | None = None
+    ) -> None:
+        """`shared`: how reads of one job share queries (outside transactions only)."""
         self._session = session
         self._dialect = dialect
+        self._shared = shared
         self._lock_job = _SELECT_JOB + dialect.lock_clause
 
     async def add(self, new: NewJob) -> Job:
@@ -206,13 +232,22 @@ class _SqlJobs(JobRepository):
         )
 
     async def get(self, job_id: int) -> Job | None:
-        return await self._job(_SELECT_JOB, job_id)
+        if self._shared is None:
+            return await self._job(_SELECT_JOB, job_id)
+        if not _is_id(job_id):
+            return None
+        row = await self._shared.jobs.row(job_id)
+        return None if row is None else job_from_row(row, self._dialect.read_datetime)
 
     async def get_with_delivery(self, job_id: int) -> tuple[Job, bool] | None:
         if not _is_id(job_id):
             return None
-        rows = await self._session.fetch(_SELECT_JOB_WITH_DELIVERY, job_id)
-        return job_and_flag_from_row(rows[0], self._dialect.read_datetime) if rows else None
+        if self._shared is None:
+            rows = await self._session.fetch(_SELECT_JOB_WITH_DELIVERY, job_id)
+            row = rows[0] if rows else None
+        else:
+            row = await self._shared.with_delivery.row(job_id)
+        return None if row is None else job_and_flag_from_row(row, self._dialect.read_datetime)
 
     async def lock(self, job_id: int) -> Job | None:
         return await self._job(self._lock_job, job_id)

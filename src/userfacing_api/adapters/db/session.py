@@ -65,6 +65,9 @@ class Dialect:
     commit; None where a transaction holds the whole database from its start."""
     read_datetime: Callable[[Any], datetime]
     """A stored date as a timezone-aware datetime."""
+    ids_filter: str
+    """Picks the rows whose `id` is in the list `$1`, so that reads of one job made at the
+    same moment share a query (`shared_reads`)."""
 
 
 class TranslatedErrors:

@@ -51,6 +51,7 @@ POSTGRES = Dialect(
         " SELECT seq, pg_notify('job_events', $1::text || ':' || $2) FROM added"
     ),
     lock_user="SELECT pg_advisory_xact_lock(7344212, hashtext($1))",
+    ids_filter="id = ANY($1::bigint[])",
 )
 
 

@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any
 
 import aiosqlite
+import orjson
 
 from userfacing_api.adapters.db.session import Dialect, Row, Session, TranslatedErrors
 from userfacing_api.adapters.db.sqlite.connection import SqliteReader
@@ -52,6 +53,7 @@ SQLITE = Dialect(
         " VALUES ($1, $2, $3, $4, $5) RETURNING seq"
     ),
     lock_user=None,
+    ids_filter="id IN (SELECT value FROM json_each($1))",
 )
 
 
@@ -209,7 +211,16 @@ def _numbered(sql: str) -> str:
 
 
 def _values(parameters: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(_text(value) if isinstance(value, datetime) else value for value in parameters)
+    """Datetimes as text, lists as JSON arrays (read with `json_each`)."""
+    return tuple(_value(value) for value in parameters)
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _text(value)
+    if isinstance(value, list):
+        return orjson.dumps(value).decode()
+    return value
 
 
 def _text(moment: datetime) -> str:

@@ -1,0 +1,123 @@
+"""Reads of one row by id that share a query with the reads made at the same moment.
+
+The busiest requests read one job each: a job's page and the workers' status
+reports. Each read on its own costs a connection taken from the pool and given
+back, a round trip to the server and the driver's work on both ends, which is
+more than the service's own work on the request. Reads asked for while the
+event loop is busy with other requests wait until it has run what is ready now,
+then leave together as one query for all their ids, and each caller gets its own
+row. A busy service makes about one query per turn of its event loop
+instead of one per request; an idle one sends each read at once, as before.
+
+Every read still goes to the database after it was asked for, so it sees every
+change committed before: only the query is shared, never an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from userfacing_api.adapters.db.session import Row
+
+MAX_QUERIES = 4
+"""Queries under way at once; while all are, new reads gather for the next one."""
+MAX_IDS = 500
+"""Ids in one query at most; more leave in the next one."""
+
+FetchRows = Callable[[list[int]], Awaitable[Sequence[Row]]]
+"""The rows of the given ids (in any order, none for an id that names no row)."""
+
+
+class SharedReads:
+    """Rows by id through `fetch_rows`, whose first column is the id."""
+
+    def __init__(
+        self,
+        fetch_rows: FetchRows,
+        max_queries: int = MAX_QUERIES,
+        max_ids: int = MAX_IDS,
+    ) -> None:
+        if max_queries <= 0 or max_ids <= 0:
+            raise ValueError("max_queries and max_ids must be positive")
+        self._fetch_rows = fetch_rows
+        self._max_queries = max_queries
+        self._max_ids = max_ids
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: dict[int, list[asyncio.Future[Row | None]]] = {}
+        self._queries: set[asyncio.Task[None]] = set()
+        self._departure_planned = False
+
+    async def row(self, row_id: int) -> Row | None:
+        """The row of `row_id`, or None."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A new loop (tests start one each): what waited on an older one stays there.
+            self._loop, self._waiting, self._queries = loop, {}, set()
+            self._departure_planned = False
+        future: asyncio.Future[Row | None] = loop.create_future()
+        self._waiting.setdefault(row_id, []).append(future)
+        self._plan_departure(loop)
+        return await future
+
+    def _plan_departure(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Leave once the loop has run what is ready now, so that its reads come along."""
+        if self._waiting and not self._departure_planned and len(self._queries) < self._max_queries:
+            self._departure_planned = True
+            loop.call_soon(self._depart, loop)
+
+    def _depart(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._departure_planned = False
+        leaving: dict[int, list[asyncio.Future[Row | None]]] = {}
+        for row_id in list(self._waiting):
+            if len(leaving) == self._max_ids:
+                break
+            # A caller that gave up meanwhile (a client that left) needs no row.
+            futures = [future for future in self._waiting.pop(row_id) if not future.done()]
+            if futures:
+                leaving[row_id] = futures
+        if leaving:
+            query = loop.create_task(self._query(leaving))
+            self._queries.add(query)
+            query.add_done_callback(lambda done: self._arrived(done, leaving))
+        self._plan_departure(loop)
+
+    async def _query(self, leaving: dict[int, list[asyncio.Future[Row | None]]]) -> None:
+        try:
+            rows = await self._fetch_rows(list(leaving))
+        except BaseException as err:
+            for futures in leaving.values():
+                _settle(futures, error=err)
+            if not isinstance(err, Exception):
+                raise
+            return
+        by_id: dict[Any, Row] = {next(iter(row)): row for row in rows}
+        for row_id, futures in leaving.items():
+            _settle(futures, row=by_id.get(row_id))
+
+    def _arrived(
+        self, query: asyncio.Task[None], leaving: dict[int, list[asyncio.Future[Row | None]]]
+    ) -> None:
+        self._queries.discard(query)
+        if query.cancelled():  # before it could answer anyone (the loop shutting down)
+            for futures in leaving.values():
+                _settle(futures, error=asyncio.CancelledError())
+        if self._loop is not None and not self._loop.is_closed():
+            self._plan_departure(self._loop)
+
+
+def _settle(
+    futures: list[asyncio.Future[Row | None]],
+    row: Row | None = None,
+    error: BaseException | None = None,
+) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if isinstance(error, asyncio.CancelledError):
+            future.cancel()
+        elif error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(row)
