@@ -9,12 +9,14 @@ medium that joins it below the user's folder.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from userfacing_api.domain.errors import InvalidInput
 
 MAX_PATH_LENGTH = 1024
 MAX_SEGMENT_LENGTH = 255
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class TopFolder(StrEnum):
@@ -110,7 +112,7 @@ def normalise_path(raw: str) -> str:
         raise InvalidInput(f"Path is longer than {MAX_PATH_LENGTH} bytes")
     if "\\" in raw:
         raise InvalidInput("Path must not contain backslashes")
-    if any(ord(char) < 32 or ord(char) == 127 for char in raw):
+    if _CONTROL_CHARACTER.search(raw):
         raise InvalidInput("Path must not contain control characters")
     segments = [segment for segment in raw.split("/") if segment not in ("", ".")]
     for segment in segments:
