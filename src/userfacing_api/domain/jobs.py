@@ -133,9 +133,11 @@ def paths_out(job_name: str) -> dict[str, UserPath]:
 
 @lru_cache(maxsize=4096)
 def _paths_out(job_name: str) -> tuple[tuple[str, UserPath], ...]:
-    """Normalising three paths costs more than the rest of reading a job: listings show
-    the same jobs again and again, so the result is kept (immutable, copied out)."""
-    return tuple((folder.value, folder.path / job_name) for folder in OUTPUT_FOLDERS)
+    """Normalising paths costs more than the rest of reading a job: the name is
+    normalised once for all three folders, and since listings show the same jobs again
+    and again, the result is kept (immutable, copied out)."""
+    name = UserPath(job_name)
+    return tuple((folder.value, folder.path / name) for folder in OUTPUT_FOLDERS)
 
 
 def checked_spec(spec: JobSpec) -> JobSpec:

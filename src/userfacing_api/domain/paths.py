@@ -30,7 +30,7 @@ class TopFolder(StrEnum):
 
     @property
     def path(self) -> UserPath:
-        return UserPath(self.value)
+        return _normalised(self.value)  # each name is one plain segment
 
 
 ROOT_FOLDERS: tuple[TopFolder, ...] = tuple(TopFolder)
@@ -74,8 +74,9 @@ class UserPath(str):
         return self.rpartition("/")[2]
 
     def __truediv__(self, relative: str) -> UserPath:
-        """The path `relative` (normalised here) below this one."""
-        return _normalised(join(self, normalise_path(relative)))
+        """The path `relative` (normalised here, unless it is a `UserPath`) below this one."""
+        tail = relative if isinstance(relative, UserPath) else normalise_path(relative)
+        return _normalised(join(self, tail))
 
     def contains(self, other: str) -> bool:
         """True when `other` is this path or lies below it."""
