@@ -77,6 +77,19 @@ def test_a_longer_segment_is_refused() -> None:
         normalise_path("data/" + "a" * (MAX_SEGMENT_LENGTH + 1))
 
 
+@pytest.mark.parametrize(
+    "raw", ["a" * MAX_SEGMENT_LENGTH, "-x", "_", "x.", "x..y", "a-b/c_d.tif", "A9/.x/y"]
+)
+def test_paths_already_in_normal_form_are_kept_as_they_are(raw: str) -> None:
+    assert normalise_path(raw) == raw
+
+
+@pytest.mark.parametrize("raw", ["a" * (MAX_SEGMENT_LENGTH + 1), "b/" + "a" * 300])
+def test_a_plain_segment_over_the_limit_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput, match="segment"):
+        normalise_path(raw)
+
+
 def test_a_path_up_to_the_limit_is_accepted() -> None:
     raw = "/".join(["a" * 100] * 10) + "/" + "b" * (MAX_PATH_LENGTH - 1010)
 

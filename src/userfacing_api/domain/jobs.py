@@ -137,7 +137,10 @@ def _paths_out(job_name: str) -> tuple[tuple[str, UserPath], ...]:
     normalised once for all three folders, and since listings show the same jobs again
     and again, the result is kept (immutable, copied out)."""
     name = UserPath(job_name)
-    return tuple((folder.value, folder.path / name) for folder in OUTPUT_FOLDERS)
+    return tuple((kind, folder / name) for kind, folder in _OUTPUT_FOLDER_PATHS)
+
+
+_OUTPUT_FOLDER_PATHS = tuple((folder.value, folder.path) for folder in OUTPUT_FOLDERS)
 
 
 def checked_spec(spec: JobSpec) -> JobSpec:

@@ -17,6 +17,10 @@ from userfacing_api.domain.errors import InvalidInput
 MAX_PATH_LENGTH = 1024
 MAX_SEGMENT_LENGTH = 255
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN_SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9._-]*"
+_PLAIN_PATH = re.compile(rf"{_PLAIN_SEGMENT}(?:/{_PLAIN_SEGMENT})*")
+"""Paths already in normal form, as nearly all are: ASCII letters, digits, `.`, `_`
+and `-`, no empty segment and no segment that starts with a dot (so no `.` or `..`)."""
 
 
 class TopFolder(StrEnum):
@@ -30,7 +34,7 @@ class TopFolder(StrEnum):
 
     @property
     def path(self) -> UserPath:
-        return _normalised(self.value)  # each name is one plain segment
+        return _normalised(self)  # each name is one plain segment, and the member is its text
 
 
 ROOT_FOLDERS: tuple[TopFolder, ...] = tuple(TopFolder)
@@ -105,6 +109,8 @@ def normalise_path(raw: str) -> str:
     Lengths count UTF-8 bytes, as file systems and object stores do; text that has
     no UTF-8 form (half a surrogate pair, an undecodable byte kept as one) is refused.
     """
+    if len(raw) <= MAX_SEGMENT_LENGTH and _PLAIN_PATH.fullmatch(raw):
+        return raw  # one byte per character, so no segment can be too long either
     try:
         encoded = raw.encode("utf-8")
     except UnicodeEncodeError:
@@ -126,7 +132,7 @@ def normalise_path(raw: str) -> str:
 
 def join(*parts: str) -> str:
     """Join already-normalised paths, skipping empty parts."""
-    return "/".join(part for part in parts if part)
+    return "/".join(filter(None, parts))
 
 
 def _normalised(value: str) -> UserPath:
