@@ -130,3 +130,30 @@ def test_limits_must_be_positive() -> None:
         SharedReads(Rows(), max_queries=0)
     with pytest.raises(ValueError, match="positive"):
         SharedReads(Rows(), max_ids=0)
+
+
+async def test_a_fetch_that_answers_with_a_future_is_awaited_as_it_is() -> None:
+    queries: list[list[int]] = []
+
+    def fetch(ids: list[int]) -> asyncio.Future[Sequence[Row]]:
+        queries.append(ids)
+        answer: asyncio.Future[Sequence[Row]] = asyncio.get_running_loop().create_future()
+        answer.set_result([TABLE[id_] for id_ in ids if id_ in TABLE])
+        return answer
+
+    reads = SharedReads(fetch)
+
+    assert list(await asyncio.gather(reads.row(2), reads.row(500))) == [TABLE[2], None]
+    assert queries == [[2, 500]]
+
+
+async def test_a_failing_future_fails_every_read_it_carries() -> None:
+    def fetch(ids: list[int]) -> asyncio.Future[Sequence[Row]]:
+        answer: asyncio.Future[Sequence[Row]] = asyncio.get_running_loop().create_future()
+        answer.set_exception(DatabaseUnavailable("gone"))
+        return answer
+
+    reads = SharedReads(fetch)
+    got = await asyncio.gather(reads.row(1), reads.row(2), return_exceptions=True)
+
+    assert [type(outcome) for outcome in got] == [DatabaseUnavailable, DatabaseUnavailable]

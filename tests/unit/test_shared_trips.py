@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from userfacing_api.adapters.call_thread import CallThread
 from userfacing_api.adapters.shared_trips import SharedTrips
 
 
@@ -146,14 +147,22 @@ def test_at_least_one_trip_must_be_allowed() -> None:
         SharedTrips(max_trips=0)
 
 
-async def test_trips_run_in_the_executor_given() -> None:
-    own = ThreadPoolExecutor(max_workers=1, thread_name_prefix="own-trips")
+async def test_trips_run_through_the_runner_given() -> None:
+    own = CallThread("own-trips")
     try:
-        trips = SharedTrips(max_trips=2, executor=own)
+        trips = SharedTrips(max_trips=2, runner=own.run)
         names = await asyncio.gather(
             *(trips.run(lambda: threading.current_thread().name) for _ in range(5))
         )
     finally:
-        own.shutdown(wait=False)
+        await own.close()
 
-    assert all(name.startswith("own-trips") for name in names)
+    assert names == ["own-trips"] * 5
+
+
+async def test_a_call_fails_rather_than_waits_when_the_runner_takes_no_work() -> None:
+    own = CallThread("own-trips")
+    await own.close()
+
+    with pytest.raises(RuntimeError):
+        await SharedTrips(runner=own.run).run(lambda: 1)

@@ -12,14 +12,17 @@ share its trip.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from concurrent.futures import Executor
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 MAX_TRIPS = 4
+
+Runner = Callable[[Callable[[], Any]], Awaitable[Any]]
+"""Calls a function in a worker thread; its result, or its exception, as an awaitable."""
 
 
 @dataclass
@@ -44,14 +47,14 @@ class _Queue:
 
 
 class SharedTrips:
-    """Runs calls in `executor` (the event loop's default thread pool when None), at most
-    `max_trips` trips at once."""
+    """Runs calls through `runner` (in the event loop's default thread pool when None), at
+    most `max_trips` trips at once."""
 
-    def __init__(self, max_trips: int = MAX_TRIPS, executor: Executor | None = None) -> None:
+    def __init__(self, max_trips: int = MAX_TRIPS, runner: Runner | None = None) -> None:
         if max_trips <= 0:
             raise ValueError("max_trips must be positive")
         self._max_trips = max_trips
-        self._executor = executor
+        self._runner = runner
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue = _Queue()
 
@@ -80,9 +83,13 @@ class SharedTrips:
         queue.waiting = []
         if not calls:
             return
+        functions = [call.function for call in calls]
         try:
-            trip = loop.run_in_executor(self._executor, _run_all, [call.function for call in calls])
-        except RuntimeError as err:  # the loop is closing and takes no more work
+            if self._runner is None:
+                trip = loop.run_in_executor(None, _run_all, functions)
+            else:
+                trip = asyncio.ensure_future(self._runner(partial(_run_all, functions)), loop=loop)
+        except RuntimeError as err:  # the loop or the thread is closing and takes no more work
             for call in calls:
                 call.future.set_exception(err)
             return

@@ -200,7 +200,7 @@ class _SharedJobReads:
 def _shared_reads(session: Session, dialect: Dialect) -> _SharedJobReads:
     def rows_of(select: str) -> FetchRows:
         sql = f"{select} WHERE {dialect.ids_filter}"
-        return lambda ids: session.fetch(sql, ids)
+        return lambda ids: session.fetch_gathered(sql, ids)
 
     return _SharedJobReads(
         jobs=SharedReads(rows_of(_SELECT_JOBS)),

@@ -9,7 +9,7 @@ the datetimes its own way and `Dialect.read_datetime` reads them back.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -44,6 +44,12 @@ class Session(ABC):
     @abstractmethod
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
         """The rows of one query (or of a statement's `RETURNING` clause)."""
+
+    def fetch_gathered(self, sql: str, *parameters: Any) -> Awaitable[list[Row]]:
+        """`fetch`, for a query that already gathers the reads of many callers (see
+        `shared_reads`): a session that gathers its own statements into shared trips may
+        send this one straight away."""
+        return self.fetch(sql, *parameters)
 
 
 @dataclass(frozen=True)

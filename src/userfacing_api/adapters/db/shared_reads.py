@@ -46,7 +46,7 @@ class SharedReads:
         self._max_ids = max_ids
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[int, list[asyncio.Future[Row | None]]] = {}
-        self._queries: set[asyncio.Task[None]] = set()
+        self._queries: set[asyncio.Future[Sequence[Row]]] = set()
         self._departure_planned = False
 
     async def row(self, row_id: int) -> Row | None:
@@ -78,31 +78,29 @@ class SharedReads:
             if futures:
                 leaving[row_id] = futures
         if leaving:
-            query = loop.create_task(self._query(leaving))
+            # A fetch that gives a future (a trip to a thread) is awaited as it is: a task
+            # of its own would cost two more turns of the loop per query.
+            query = asyncio.ensure_future(self._fetch_rows(list(leaving)), loop=loop)
             self._queries.add(query)
             query.add_done_callback(lambda done: self._arrived(done, leaving))
         self._plan_departure(loop)
 
-    async def _query(self, leaving: dict[int, list[asyncio.Future[Row | None]]]) -> None:
-        try:
-            rows = await self._fetch_rows(list(leaving))
-        except BaseException as err:
-            for futures in leaving.values():
-                _settle(futures, error=err)
-            if not isinstance(err, Exception):
-                raise
-            return
-        by_id: dict[Any, Row] = {next(iter(row)): row for row in rows}
-        for row_id, futures in leaving.items():
-            _settle(futures, row=by_id.get(row_id))
-
     def _arrived(
-        self, query: asyncio.Task[None], leaving: dict[int, list[asyncio.Future[Row | None]]]
+        self,
+        query: asyncio.Future[Sequence[Row]],
+        leaving: dict[int, list[asyncio.Future[Row | None]]],
     ) -> None:
         self._queries.discard(query)
         if query.cancelled():  # before it could answer anyone (the loop shutting down)
             for futures in leaving.values():
                 _settle(futures, error=asyncio.CancelledError())
+        elif (failure := query.exception()) is not None:
+            for futures in leaving.values():
+                _settle(futures, error=failure)
+        else:
+            by_id: dict[Any, Row] = {next(iter(row)): row for row in query.result()}
+            for row_id, futures in leaving.items():
+                _settle(futures, row=by_id.get(row_id))
         if self._loop is not None and not self._loop.is_closed():
             self._plan_departure(self._loop)
 

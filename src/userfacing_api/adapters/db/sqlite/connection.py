@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
 
+from userfacing_api.adapters.call_thread import CallThread
 from userfacing_api.adapters.db.migrations import load_migrations
 
 
@@ -41,7 +40,7 @@ class SqliteReader:
     """A second connection to the file, for reads only, and the one thread that uses it."""
 
     connection: sqlite3.Connection
-    thread: Executor
+    thread: CallThread
 
 
 @asynccontextmanager
@@ -53,8 +52,7 @@ async def sqlite_reader(path: Path, busy_timeout: float) -> AsyncIterator[Sqlite
     touches it, so statements sent while another runs wait their turn there (see
     `SqliteDatabase`) rather than on the event loop.
     """
-    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=READER_THREAD)
-    loop = asyncio.get_running_loop()
+    thread = CallThread(READER_THREAD)
 
     def connect() -> sqlite3.Connection:
         connection = sqlite3.connect(path, isolation_level=None)
@@ -64,13 +62,13 @@ async def sqlite_reader(path: Path, busy_timeout: float) -> AsyncIterator[Sqlite
         return connection
 
     try:
-        connection = await loop.run_in_executor(thread, connect)
+        connection = await thread.run(connect)
         try:
             yield SqliteReader(connection, thread)
         finally:
-            await loop.run_in_executor(thread, connection.close)
+            await thread.run(connection.close)
     finally:
-        thread.shutdown(wait=False)
+        await thread.close()
 
 
 async def migrate_sqlite(connection: aiosqlite.Connection) -> list[int]:

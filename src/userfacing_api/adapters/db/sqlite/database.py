@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -159,12 +159,21 @@ class _SharedTripSession(Session):
 
     Two trips may be under way: while the thread runs one, the next waits in its
     queue, so the thread goes straight on to it instead of idling until the event
-    loop has taken the results and sent the next.
+    loop has taken the results and sent the next. A query that already gathers many
+    callers' reads makes a trip of its own at once.
     """
 
     def __init__(self, reader: SqliteReader) -> None:
         self._connection = reader.connection
-        self._trips = SharedTrips(max_trips=2, executor=reader.thread)
+        self._thread = reader.thread
+        self._trips = SharedTrips(max_trips=2, runner=reader.thread.run)
+
+    def fetch_gathered(self, sql: str, *parameters: Any) -> Awaitable[list[Row]]:
+        return self._thread.run(self._fetch_translated, _numbered(sql), _values(parameters))
+
+    def _fetch_translated(self, sql: str, parameters: tuple[Any, ...]) -> list[Row]:
+        with TranslatedErrors(_FAILURES):
+            return self._fetch(sql, parameters)
 
     async def execute(self, sql: str, *parameters: Any) -> int:
         with TranslatedErrors(_FAILURES):
