@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 
-from userfacing_api.adapters.http.job_json import job_json
+from userfacing_api.adapters.http.conditional import entity_tag
+from userfacing_api.adapters.http.job_json import encoded_job, job_json
 from userfacing_api.adapters.http.schemas.files import FileInfoSchema, file_document
 from userfacing_api.adapters.http.schemas.jobs import JobSchema, job_document
 from userfacing_api.domain.files import FileInfo, FileType
@@ -78,6 +79,14 @@ def test_a_file_document_is_what_the_file_schema_dumps(info: FileInfo) -> None:
 @pytest.mark.parametrize("job", [PLAIN, FULL], ids=["plain", "every-field"])
 def test_an_encoded_job_is_its_document(job: Job) -> None:
     assert orjson.loads(orjson.dumps(job_json(job))) == JobSchema().dump(job)
+
+
+@pytest.mark.parametrize("job", [PLAIN, FULL], ids=["plain", "every-field"])
+def test_an_encoded_job_is_the_very_text_of_its_document(job: Job) -> None:
+    text = orjson.dumps(job_document(job))
+
+    assert encoded_job(job).body == text
+    assert encoded_job(job).etag == entity_tag(text)
 
 
 def test_a_job_read_again_as_a_new_object_is_encoded_anew() -> None:

@@ -76,7 +76,16 @@ def range_applies(headers: Mapping[str, str], validators: Validators) -> bool:
 def json_with_etag(request: web.Request, document: Any) -> web.Response:
     """`document` as JSON with an `ETag` of its bytes; 304 when the client has them."""
     body = orjson.dumps(document)
-    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    return json_bytes_with_etag(request, body, entity_tag(body))
+
+
+def entity_tag(body: bytes) -> str:
+    """The strong entity tag of a JSON answer: a hash of its bytes."""
+    return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+
+
+def json_bytes_with_etag(request: web.Request, body: bytes, etag: str) -> web.Response:
+    """JSON `body`, already encoded, with its entity tag `etag`; 304 when the client has it."""
     headers = {"ETag": etag}
     if is_not_modified(request.headers, Validators(etag=etag, last_modified=None)):
         return web.Response(status=304, headers=headers)

@@ -13,8 +13,8 @@ from aiohttp_apispec import (
 
 from userfacing_api.adapters.http.api_docs import RAW_SCHEMA
 from userfacing_api.adapters.http.app_keys import caller_id, principal, services
-from userfacing_api.adapters.http.conditional import json_with_etag
-from userfacing_api.adapters.http.job_json import job_json
+from userfacing_api.adapters.http.conditional import json_bytes_with_etag, json_with_etag
+from userfacing_api.adapters.http.job_json import encoded_job, job_json
 from userfacing_api.adapters.http.responses import json_response
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
 from userfacing_api.adapters.http.schemas.jobs import (
@@ -136,7 +136,8 @@ async def list_jobs(request: web.Request) -> web.Response:
 async def get_job(request: web.Request) -> web.Response:
     job_id = request["match_info"]["job_id"]
     job = await services(request).jobs.get(caller_id(request), job_id)
-    return json_with_etag(request, job_json(job))
+    encoded = encoded_job(job)
+    return json_bytes_with_etag(request, encoded.body, encoded.etag)
 
 
 @routes.post("/jobs/{job_id}/cancel")

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_dump, validate
 
 from userfacing_api.domain.events import JobEvent
@@ -147,6 +148,12 @@ def job_document(job: Job) -> dict[str, Any]:
     return document
 
 
+def encoded_job_document(job: Job) -> bytes:
+    """`job_document(job)` as JSON. orjson writes the dates itself, in the form
+    `isoformat` gives, for a fraction of its cost; the tests hold the two to the same text."""
+    return orjson.dumps(_job_fields(job))
+
+
 def _job_fields(job: Job) -> dict[str, Any]:
     """A job as the schema's fields, every value already plain but the dates."""
     spec = job.spec
@@ -178,7 +185,7 @@ def _job_fields(job: Job) -> dict[str, Any]:
         "date_started": job.date_started,
         "date_finished": job.date_finished,
         "runtime_details": job.runtime_details,
-        "paths_out": {kind: str(path) for kind, path in job.paths_out.items()},
+        "paths_out": job.paths_out,  # its paths are `str`s, and written as such
     }
 
 
