@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from userfacing_api.adapters.http.conditional import entity_tag
-from userfacing_api.adapters.http.job_json import encoded_job, job_json
+from userfacing_api.adapters.http.job_json import encoded_job, encoded_listing
 from userfacing_api.adapters.http.schemas.files import FileInfoSchema, file_document
 from userfacing_api.adapters.http.schemas.jobs import JobSchema, job_document
 from userfacing_api.domain.files import FileInfo, FileType
@@ -78,7 +78,7 @@ def test_a_file_document_is_what_the_file_schema_dumps(info: FileInfo) -> None:
 
 @pytest.mark.parametrize("job", [PLAIN, FULL], ids=["plain", "every-field"])
 def test_an_encoded_job_is_its_document(job: Job) -> None:
-    assert orjson.loads(orjson.dumps(job_json(job))) == JobSchema().dump(job)
+    assert orjson.loads(encoded_job(job).body) == JobSchema().dump(job)
 
 
 @pytest.mark.parametrize("job", [PLAIN, FULL], ids=["plain", "every-field"])
@@ -90,8 +90,25 @@ def test_an_encoded_job_is_the_very_text_of_its_document(job: Job) -> None:
 
 
 def test_a_job_read_again_as_a_new_object_is_encoded_anew() -> None:
-    first = orjson.dumps(job_json(PLAIN))
+    first = encoded_job(PLAIN).body
     started = replace(PLAIN, status=JobStatus.RUNNING, date_started=CREATED)
 
-    assert orjson.loads(orjson.dumps(job_json(started)))["status"] == "running"
-    assert orjson.dumps(job_json(PLAIN)) == first
+    assert orjson.loads(encoded_job(started).body)["status"] == "running"
+    assert encoded_job(PLAIN).body == first
+
+
+def test_an_encoded_listing_is_the_list_of_its_jobs_documents() -> None:
+    body, _ = encoded_listing([FULL, PLAIN])
+
+    assert body == orjson.dumps([job_document(FULL), job_document(PLAIN)])
+    assert encoded_listing([])[0] == b"[]"
+
+
+def test_a_listing_keeps_its_tag_until_a_job_in_it_or_their_order_changes() -> None:
+    _, tag = encoded_listing([FULL, PLAIN])
+    started = replace(PLAIN, status=JobStatus.RUNNING, date_started=CREATED)
+
+    assert encoded_listing([replace(FULL), replace(PLAIN)])[1] == tag
+    others = [[PLAIN, FULL], [FULL, started], [FULL], [FULL, PLAIN, PLAIN], []]
+    tags = {tag, *(encoded_listing(jobs)[1] for jobs in others)}
+    assert len(tags) == len(others) + 1

@@ -2,7 +2,7 @@
 
 Validators come from the file's metadata: the storage's entity tag, or one made
 of size and modification time, and the modification time to the second. JSON
-answers (jobs) carry an entity tag made from their body.
+answers (jobs) carry an entity tag made from their body (a listing: from its jobs' tags).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
 
-import orjson
 from aiohttp import web
 
 from userfacing_api.domain.files import FileInfo
@@ -71,12 +69,6 @@ def range_applies(headers: Mapping[str, str], validators: Validators) -> bool:
     if date is None or validators.last_modified is None:
         return False
     return _seconds(validators.last_modified) == _seconds(date)
-
-
-def json_with_etag(request: web.Request, document: Any) -> web.Response:
-    """`document` as JSON with an `ETag` of its bytes; 304 when the client has them."""
-    body = orjson.dumps(document)
-    return json_bytes_with_etag(request, body, entity_tag(body))
 
 
 def entity_tag(body: bytes) -> str:

@@ -13,8 +13,8 @@ from aiohttp_apispec import (
 
 from userfacing_api.adapters.http.api_docs import RAW_SCHEMA
 from userfacing_api.adapters.http.app_keys import caller_id, principal, services
-from userfacing_api.adapters.http.conditional import json_bytes_with_etag, json_with_etag
-from userfacing_api.adapters.http.job_json import encoded_job, job_json
+from userfacing_api.adapters.http.conditional import json_bytes_with_etag
+from userfacing_api.adapters.http.job_json import encoded_job, encoded_listing
 from userfacing_api.adapters.http.responses import json_response
 from userfacing_api.adapters.http.schemas.common import ErrorSchema
 from userfacing_api.adapters.http.schemas.jobs import (
@@ -121,7 +121,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     jobs = await services(request).jobs.list_jobs(
         caller_id(request), query["offset"], query["limit"], query["only"]
     )
-    return json_with_etag(request, [job_json(job) for job in jobs])
+    return json_bytes_with_etag(request, *encoded_listing(jobs))
 
 
 @routes.get("/jobs/{job_id}")
