@@ -399,6 +399,20 @@ async def test_job_answers_carry_an_etag_that_answers_304_while_unchanged(
         assert changed.headers["ETag"] != etag
 
 
+async def test_job_answers_match_any_tag_and_ignore_dates(
+    client: Client, alice: dict[str, str]
+) -> None:
+    job_id = await start(client, alice)
+    for path in (f"/jobs/{job_id}", "/jobs"):
+        anything = await client.get(path, headers={**alice, "If-None-Match": "*"})
+        dated = await client.get(
+            path, headers={**alice, "If-Modified-Since": "Tue, 01 Dec 2099 00:00:00 GMT"}
+        )
+
+        assert anything.status == 304, path
+        assert (dated.status, dated.headers["ETag"]) == (200, anything.headers["ETag"]), path
+
+
 async def test_the_new_endpoints_are_documented_with_their_schemas(client: Client) -> None:
     spec = await (await client.get("/docs/swagger.json")).json()
 

@@ -77,11 +77,17 @@ def entity_tag(body: bytes) -> str:
 
 
 def json_bytes_with_etag(request: web.Request, body: bytes, etag: str) -> web.Response:
-    """JSON `body`, already encoded, with its entity tag `etag`; 304 when the client has it."""
-    headers = {"ETag": etag}
-    if is_not_modified(request.headers, Validators(etag=etag, last_modified=None)):
-        return web.Response(status=304, headers=headers)
-    return web.Response(body=body, content_type="application/json", headers=headers)
+    """JSON `body`, already encoded, with its entity tag `etag`; 304 when the client has it.
+
+    Only `If-None-Match` can match: the answer has no modification date.
+    """
+    if "If-None-Match" in request.headers and is_not_modified(
+        request.headers, Validators(etag=etag, last_modified=None)
+    ):
+        return web.Response(status=304, headers={"ETag": etag})
+    response = web.Response(body=body, content_type="application/json")
+    response.headers["ETag"] = etag
+    return response
 
 
 def _opaque(tag: str) -> str:
