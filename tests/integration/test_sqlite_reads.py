@@ -81,3 +81,25 @@ async def test_reads_run_on_a_thread_of_their_own_that_ends_with_the_database(
 
 def _reader_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith(READER_THREAD)]
+
+
+async def test_reads_made_together_each_get_their_own_job(tmp_path: Path) -> None:
+    async with open_database(f"sqlite:///{tmp_path / 'service.db'}") as database:
+        jobs = [await _add_job_named(database, f"run-{number}") for number in range(30)]
+        seen = await asyncio.gather(*(_read(database, job.id) for job in reversed(jobs)))
+        missing = await asyncio.gather(_read(database, 10_000), _read(database, jobs[0].id))
+
+    assert list(seen) == list(reversed(jobs))
+    assert list(missing) == [None, jobs[0]]
+
+
+async def _add_job_named(database: Database, name: str) -> Job:
+    async with database.jobs.transaction() as transaction:
+        return await transaction.jobs.add(
+            NewJob(
+                UserId(ALICE.user_id),
+                ALICE.email,
+                checked_spec(replace(train_spec(), job_name=name)),
+                NOW,
+            )
+        )
