@@ -155,7 +155,10 @@ def test_joining_below_a_user_path_normalises_the_part_added() -> None:
 def test_joining_a_user_path_below_another_keeps_it_as_it_is() -> None:
     assert UserPath("data") / UserPath("/exp1//a.tif") == "data/exp1/a.tif"
     assert UserPath("data") / ROOT == "data"
-    assert type(UserPath("data") / UserPath("exp1")) is UserPath
+    assert ROOT / UserPath("data") == "data"
+    assert ROOT / ROOT == ROOT
+    for joined in (UserPath("data") / UserPath("exp1"), ROOT / UserPath("data"), ROOT / ROOT):
+        assert type(joined) is UserPath
 
 
 def test_every_top_folder_is_its_own_user_path() -> None:

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
 
 from userfacing_api.domain.errors import Conflict, Field, InvalidInput, LimitReached
 from userfacing_api.domain.paths import TopFolder, UserPath, normalise_path
@@ -128,16 +127,8 @@ class Job:
 
 def paths_out(job_name: str) -> dict[str, UserPath]:
     """The folders a job's results go to, keyed by kind (`output`, `log`, `artifact`)."""
-    return dict(_paths_out(job_name))
-
-
-@lru_cache(maxsize=4096)
-def _paths_out(job_name: str) -> tuple[tuple[str, UserPath], ...]:
-    """Normalising paths costs more than the rest of reading a job: the name is
-    normalised once for all three folders, and since listings show the same jobs again
-    and again, the result is kept (immutable, copied out)."""
     name = UserPath(job_name)
-    return tuple((kind, folder / name) for kind, folder in _OUTPUT_FOLDER_PATHS)
+    return {kind: folder / name for kind, folder in _OUTPUT_FOLDER_PATHS}
 
 
 _OUTPUT_FOLDER_PATHS = tuple((folder.value, folder.path) for folder in OUTPUT_FOLDERS)

@@ -80,7 +80,7 @@ class UserPath(str):
     def __truediv__(self, relative: str) -> UserPath:
         """The path `relative` (normalised here, unless it is a `UserPath`) below this one."""
         tail = relative if isinstance(relative, UserPath) else normalise_path(relative)
-        return _normalised(join(self, tail))
+        return _normalised(self + "/" + tail if self and tail else self or tail)
 
     def contains(self, other: str) -> bool:
         """True when `other` is this path or lies below it."""
