@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
+from userfacing_api.adapters.http.responses import json_bytes_response
 from userfacing_api.domain.files import FileInfo
 
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
@@ -85,9 +86,7 @@ def json_bytes_with_etag(request: web.Request, body: bytes, etag: str) -> web.Re
         request.headers, Validators(etag=etag, last_modified=None)
     ):
         return web.Response(status=304, headers={"ETag": etag})
-    response = web.Response(body=body, content_type="application/json")
-    response.headers["ETag"] = etag
-    return response
+    return json_bytes_response(body, headers={"ETag": etag})
 
 
 def _opaque(tag: str) -> str:
