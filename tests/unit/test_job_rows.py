@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import FrozenInstanceError, replace
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from userfacing_api.adapters.db.job_rows import JOB_COLUMNS, job_from_row
-from userfacing_api.domain.jobs import JobStatus
+from userfacing_api.domain.jobs import (
+    ApplicationRef,
+    Environment,
+    Hardware,
+    InputFolders,
+    Job,
+    JobSpec,
+    JobStatus,
+)
 
 ROW: dict[str, Any] = {
     "id": 11,
@@ -63,3 +74,48 @@ def test_a_changed_row_gives_a_job_with_the_change() -> None:
     assert queued.status is JobStatus.QUEUED
     assert running.status is JobStatus.RUNNING
     assert running.date_started == datetime.fromisoformat("2026-03-01T12:31:00+00:00")
+
+
+def test_a_job_read_from_its_row_is_the_job_its_constructors_make() -> None:
+    read = job_from_row(
+        _row(
+            environment="cloud",
+            status="finished",
+            date_started="2026-03-01T12:31:00+00:00",
+            date_finished="2026-03-01T13:00:00+00:00",
+            runtime_details="done",
+        ),
+        datetime.fromisoformat,
+    )
+    made = Job(
+        id=11,
+        user_id="alice",
+        user_email="alice@example.org",
+        spec=JobSpec(
+            job_name="run-1",
+            application=ApplicationRef("decode", "v0_10_1", "train"),
+            inputs=InputFolders(config_id="cfg", data_ids=("d",), artifact_ids=()),
+            env_vars={"SEED": "1"},
+            environment=Environment.CLOUD,
+            priority=0,
+            hardware=Hardware(cpu_cores=2),
+        ),
+        status=JobStatus.FINISHED,
+        date_created=datetime.fromisoformat("2026-03-01T12:30:05.123456+00:00"),
+        date_started=datetime.fromisoformat("2026-03-01T12:31:00+00:00"),
+        date_finished=datetime.fromisoformat("2026-03-01T13:00:00+00:00"),
+        runtime_details="done",
+    )
+
+    assert read == made
+    for read_part, made_part in (
+        (read, made),
+        (read.spec, made.spec),
+        (read.spec.application, made.spec.application),
+        (read.spec.inputs, made.spec.inputs),
+    ):
+        assert vars(read_part) == vars(made_part)
+        assert type(read_part) is type(made_part)
+    with pytest.raises(FrozenInstanceError):
+        read.status = JobStatus.RUNNING  # type: ignore[misc]
+    assert replace(read, runtime_details=None).runtime_details is None
