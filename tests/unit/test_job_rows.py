@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from userfacing_api.adapters.db.job_rows import JOB_COLUMNS, job_from_row
+from userfacing_api.adapters.db.job_rows import JOB_COLUMNS, JOBS_KEPT, job_from_row
 from userfacing_api.domain.jobs import (
     ApplicationRef,
     Environment,
@@ -56,13 +56,27 @@ def _row(**changes: Any) -> sqlite3.Row:
     return row
 
 
-def test_a_row_read_again_gives_the_same_job() -> None:
-    first = job_from_row(_row(), datetime.fromisoformat)
+def test_a_row_read_again_and_again_gives_the_same_job() -> None:
+    first = job_from_row(_row(id=12), datetime.fromisoformat)
+    kept = job_from_row(_row(id=12), datetime.fromisoformat)
 
-    assert job_from_row(_row(), datetime.fromisoformat) is first
+    assert kept == first  # made anew: the second read keeps it
+    assert job_from_row(_row(id=12), datetime.fromisoformat) is kept
     assert first.spec.env_vars == {"SEED": "1"}
     assert first.spec.hardware is not None
     assert first.spec.hardware.cpu_cores == 2
+
+
+def test_jobs_read_once_each_are_not_kept() -> None:
+    """A walk through many jobs keeps none of them, and leaves the kept ones in place."""
+    polled = [job_from_row(_row(id=13), datetime.fromisoformat) for _ in range(2)][-1]
+    walked = [_row(id=job_id) for job_id in range(100_000, 100_000 + JOBS_KEPT // 2)]
+
+    first_reads = [job_from_row(row, datetime.fromisoformat) for row in walked]
+    second_reads = [job_from_row(row, datetime.fromisoformat) for row in walked]
+
+    assert all(again is not once for again, once in zip(second_reads, first_reads, strict=True))
+    assert job_from_row(_row(id=13), datetime.fromisoformat) is polled
 
 
 def test_a_changed_row_gives_a_job_with_the_change() -> None:

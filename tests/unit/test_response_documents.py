@@ -97,6 +97,17 @@ def test_a_job_read_again_as_a_new_object_is_encoded_anew() -> None:
     assert encoded_job(PLAIN).body == first
 
 
+def test_a_job_is_encoded_once_from_its_second_encoding_on() -> None:
+    job = replace(PLAIN, id=4242)
+
+    first = encoded_job(job)
+    kept = encoded_job(job)
+
+    assert kept is not first
+    assert kept.body == first.body
+    assert encoded_job(job) is kept
+
+
 def test_an_encoded_listing_is_the_list_of_its_jobs_documents() -> None:
     body, _ = encoded_listing([FULL, PLAIN])
 

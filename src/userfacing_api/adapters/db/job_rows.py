@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import orjson
 
 from userfacing_api.adapters.db.session import Row
+from userfacing_api.adapters.recent_sightings import RecentSightings
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.events import JobEvent
 from userfacing_api.domain.jobs import (
@@ -95,20 +96,32 @@ def job_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> Job:
     """A job from a row of the `JOB_COLUMNS`, in that order.
 
     Jobs are immutable and made of nothing but the row's values, so the job of the
-    same values is made once and shared: a listing shows the same jobs again and
+    same values, once kept, is shared: a listing shows the same jobs again and
     again (the web page polls it), and making a job costs several times its read.
+    A job is kept from its second read on (`RecentSightings`).
     """
-    return _job_of_values(tuple(row), read_datetime)
+    values = tuple(row)
+    if values[0] in _READ_LATELY:
+        return _kept_job(values, read_datetime)
+    return _first_read(values, read_datetime)
 
 
 def job_and_flag_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> tuple[Job, bool]:
     """A job from a row of the `JOB_COLUMNS` followed by one yes/no column."""
     values = tuple(row)
-    return _job_of_values(values[:-1], read_datetime), bool(values[-1])
+    job_values = values[:-1]
+    kept = values[0] in _READ_LATELY
+    job = (_kept_job if kept else _first_read)(job_values, read_datetime)
+    return job, bool(values[-1])
 
 
-@lru_cache(maxsize=JOBS_KEPT)
-def _job_of_values(values: tuple[Any, ...], read_datetime: Callable[[Any], datetime]) -> Job:
+def _first_read(values: tuple[Any, ...], read_datetime: Callable[[Any], datetime]) -> Job:
+    """The job of a row not read lately: made, not kept, and its id noted."""
+    _READ_LATELY.note(values[0])
+    return _made_job(values, read_datetime)
+
+
+def _made_job(values: tuple[Any, ...], read_datetime: Callable[[Any], datetime]) -> Job:
     (
         job_id,
         user_id,
@@ -160,6 +173,11 @@ def _job_of_values(values: tuple[Any, ...], read_datetime: Callable[[Any], datet
         date_finished=None if date_finished is None else read_datetime(date_finished),
         runtime_details=runtime_details,
     )
+
+
+_kept_job = lru_cache(maxsize=JOBS_KEPT)(_made_job)
+_READ_LATELY = RecentSightings(JOBS_KEPT)
+"""The ids of the jobs read lately, whether kept or not."""
 
 
 def _made(kind: type[_Made], **fields: Any) -> _Made:

@@ -14,10 +14,12 @@ import orjson
 
 from userfacing_api.adapters.http.conditional import entity_tag
 from userfacing_api.adapters.http.schemas.jobs import encoded_job_document
+from userfacing_api.adapters.recent_sightings import RecentSightings
 from userfacing_api.domain.jobs import Job
 
 ENCODED_KEPT = 1024
-"""How many encoded jobs are kept (ten pages of a listing, ~1 MiB); the oldest go first."""
+"""How many encoded jobs are kept (ten pages of a listing, ~1 MiB); the oldest go first.
+A job's answer is kept from its second read on (`RecentSightings`)."""
 
 
 class EncodedJob:
@@ -44,6 +46,7 @@ class _Encoded:
         self._size = size
         # Keyed by the object's id; the object is kept too, so that its id stays its own.
         self._entries: OrderedDict[int, tuple[Job, EncodedJob]] = OrderedDict()
+        self._read_lately = RecentSightings(size)
 
     def of(self, job: Job) -> EncodedJob:
         entry = self._entries.get(id(job))
@@ -51,6 +54,9 @@ class _Encoded:
             return entry[1]
         # Copied: orjson's own result keeps its whole (8 KiB) buffer, ten times the text.
         encoded = EncodedJob(bytes(memoryview(encoded_job_document(job))))
+        if job.id not in self._read_lately:
+            self._read_lately.note(job.id)  # kept from its next read on
+            return encoded
         self._entries[id(job)] = (job, encoded)
         if len(self._entries) > self._size:
             self._entries.popitem(last=False)
