@@ -112,6 +112,28 @@ async def test_leeway_tolerates_a_slightly_expired_token(
     assert principal.user_id == "0b6d-user"
 
 
+async def test_a_verified_token_is_not_yet_valid_again_once_the_clock_goes_back(
+    verifier: JwksTokenVerifier, private_pem: str, clock: FixedClock
+) -> None:
+    token = sign(private_pem, claims(iat=NOW_SECONDS, nbf=NOW_SECONDS + 30))
+    assert (await verifier.verify(token)).user_id == "0b6d-user"
+
+    clock.advance(-31)  # nbf is now 61 seconds ahead
+    with pytest.raises(Unauthenticated, match="not yet valid"):
+        await verifier.verify(token)
+    clock.advance(1)
+    assert (await verifier.verify(token)).user_id == "0b6d-user"
+
+
+async def test_a_token_whose_nbf_is_no_number_is_never_valid(
+    verifier: JwksTokenVerifier, private_pem: str
+) -> None:
+    with pytest.raises(Unauthenticated, match="not yet valid"):
+        await verifier.verify(sign(private_pem, claims(nbf="yesterday")))
+    with pytest.raises(Unauthenticated, match="expired"):
+        await verifier.verify(sign(private_pem, claims(nbf="yesterday", exp=NOW_SECONDS - 1)))
+
+
 @pytest.mark.parametrize("claim", ["nbf", "iat"])
 async def test_a_token_valid_only_more_than_a_minute_from_now_is_rejected(
     verifier: JwksTokenVerifier, private_pem: str, claim: str

@@ -7,6 +7,7 @@ rules out `alg=none` and HS256 tokens "signed" with the public key as secret.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -69,7 +70,8 @@ class JwksTokenVerifier:
         self._audience = audience
         self._clock = clock
         self._leeway = leeway_seconds
-        self._verified: OrderedDict[str, tuple[Principal, Mapping[str, Any]]] = OrderedDict()
+        # Each verified token with the window of its validity, in seconds since the epoch.
+        self._verified: OrderedDict[str, tuple[Principal, float, float]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
         """The caller of `token`.
@@ -80,17 +82,17 @@ class JwksTokenVerifier:
         """
         cached = self._verified.get(token)
         if cached is not None:
-            principal, claims = cached
+            principal, valid_from, valid_until = cached
             self._verified.move_to_end(token)
-            self._check_times(claims)
+            self._check_window(valid_from, valid_until)
             return principal
-        principal, claims = await self._verify_uncached(token)
-        self._verified[token] = (principal, claims)
+        principal, valid_from, valid_until = await self._verify_uncached(token)
+        self._verified[token] = (principal, valid_from, valid_until)
         if len(self._verified) > VERIFIED_CACHE_SIZE:
             self._verified.popitem(last=False)
         return principal
 
-    async def _verify_uncached(self, token: str) -> tuple[Principal, Mapping[str, Any]]:
+    async def _verify_uncached(self, token: str) -> tuple[Principal, float, float]:
         key = await self._key_of(token)
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -103,13 +105,11 @@ class JwksTokenVerifier:
             )
         except (JOSEError, ValueError, TypeError, KeyError) as err:
             raise Unauthenticated(_INVALID) from err
-        self._check_times(claims)
+        valid_from, valid_until = self._window(claims)
+        self._check_window(valid_from, valid_until)
         if claims.get("token_use") != "id":
             raise Unauthenticated(_INVALID)
-        timing: dict[str, Any] = {
-            name: claims[name] for name in ("exp", "nbf", "iat") if name in claims
-        }
-        return _principal(claims), timing
+        return _principal(claims), valid_from, valid_until
 
     async def _key_of(self, token: str) -> Mapping[str, Any]:
         try:
@@ -124,18 +124,29 @@ class JwksTokenVerifier:
             raise Unauthenticated(_INVALID)
         return key
 
-    def _check_times(self, claims: Mapping[str, Any]) -> None:
-        now = self._clock.now().timestamp()
+    def _window(self, claims: Mapping[str, Any]) -> tuple[float, float]:
+        """From when and until when (in seconds since the epoch) the token is valid.
+
+        `iat` and `nbf` may lie up to `CLOCK_SKEW_SECONDS` ahead: clocks of issuer and
+        service may differ. A token whose `iat` or `nbf` is no number is never valid.
+        """
         expires = _seconds(claims.get("exp"))
         if expires is None:
             raise Unauthenticated(_INVALID)
-        if now >= expires + self._leeway:
-            raise Unauthenticated(_EXPIRED)
+        valid_from = -math.inf
         for name in ("nbf", "iat"):
             if name in claims:
                 not_before = _seconds(claims[name])
-                if not_before is None or not_before > now + CLOCK_SKEW_SECONDS:
-                    raise Unauthenticated(_NOT_YET_VALID)
+                start = math.inf if not_before is None else not_before - CLOCK_SKEW_SECONDS
+                valid_from = max(valid_from, start)
+        return valid_from, expires + self._leeway
+
+    def _check_window(self, valid_from: float, valid_until: float) -> None:
+        now = self._clock.now().timestamp()
+        if now >= valid_until:
+            raise Unauthenticated(_EXPIRED)
+        if now < valid_from:
+            raise Unauthenticated(_NOT_YET_VALID)
 
 
 def _seconds(value: object) -> float | None:
