@@ -109,10 +109,10 @@ def job_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> Job:
 def job_and_flag_from_row(row: Row, read_datetime: Callable[[Any], datetime]) -> tuple[Job, bool]:
     """A job from a row of the `JOB_COLUMNS` followed by one yes/no column."""
     values = tuple(row)
-    job_values = values[:-1]
-    kept = values[0] in _READ_LATELY
-    job = (_kept_job if kept else _first_read)(job_values, read_datetime)
-    return job, bool(values[-1])
+    job_values, flag = values[:-1], bool(values[-1])
+    if values[0] in _READ_LATELY:
+        return _kept_job(job_values, read_datetime), flag
+    return _first_read(job_values, read_datetime), flag
 
 
 def _first_read(values: tuple[Any, ...], read_datetime: Callable[[Any], datetime]) -> Job:
