@@ -59,9 +59,9 @@ async def test_a_lone_read_leaves_at_once() -> None:
     assert rows.queries == [[5], [6]]
 
 
-async def test_reads_gather_while_every_query_is_under_way() -> None:
+async def test_reads_made_while_a_query_is_under_way_leave_together_in_the_next() -> None:
     rows = Rows(hold=True)
-    reads = SharedReads(rows, max_queries=1)
+    reads = SharedReads(rows)
     first = asyncio.ensure_future(reads.row(1))
     await eventually(lambda: rows.queries == [[1]])
 
@@ -74,6 +74,19 @@ async def test_reads_gather_while_every_query_is_under_way() -> None:
     assert await first == TABLE[1]
     assert await asyncio.gather(*later) == [TABLE[2], TABLE[3], TABLE[4]]
     assert rows.queries == [[1], [2, 3, 4]]
+
+
+async def test_more_queries_may_be_under_way_where_allowed() -> None:
+    rows = Rows(hold=True)
+    reads = SharedReads(rows, max_queries=2)
+    first = asyncio.ensure_future(reads.row(1))
+    await eventually(lambda: rows.queries == [[1]])
+
+    second = asyncio.ensure_future(reads.row(2))
+    await eventually(lambda: rows.queries == [[1], [2]])
+    rows.release()
+
+    assert [await first, await second] == [TABLE[1], TABLE[2]]
 
 
 async def test_a_query_takes_at_most_max_ids() -> None:

@@ -29,7 +29,7 @@ from userfacing_api.adapters.db.job_rows import (
     new_job_values,
 )
 from userfacing_api.adapters.db.session import Dialect, Session
-from userfacing_api.adapters.db.shared_reads import MAX_QUERIES, FetchRows, SharedReads
+from userfacing_api.adapters.db.shared_reads import FetchRows, SharedReads
 from userfacing_api.domain.delivery import Lease
 from userfacing_api.domain.errors import AlreadyExists
 from userfacing_api.domain.events import JobEvent, NewJobEvent
@@ -202,10 +202,9 @@ def _shared_reads(session: Session, dialect: Dialect) -> _SharedJobReads:
         sql = f"{select} WHERE {dialect.ids_filter}"
         return lambda ids: session.fetch_gathered(sql, ids)
 
-    at_once = session.gathered_at_once or MAX_QUERIES
     return _SharedJobReads(
-        jobs=SharedReads(rows_of(_SELECT_JOBS), at_once),
-        with_delivery=SharedReads(rows_of(_SELECT_JOBS_WITH_DELIVERY), at_once),
+        jobs=SharedReads(rows_of(_SELECT_JOBS)),
+        with_delivery=SharedReads(rows_of(_SELECT_JOBS_WITH_DELIVERY)),
     )
 
 

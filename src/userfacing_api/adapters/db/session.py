@@ -37,10 +37,6 @@ class Session(ABC):
     cannot store as `InvalidInput`.
     """
 
-    gathered_at_once: int | None = None
-    """How many queries of `fetch_gathered` may be under way at once: while that many
-    are, reads gather for the next one. None leaves it to `shared_reads`."""
-
     @abstractmethod
     async def execute(self, sql: str, *parameters: Any) -> int:
         """Run one statement; the number of rows it changed."""

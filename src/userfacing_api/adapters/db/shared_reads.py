@@ -6,8 +6,9 @@ back, a round trip to the server and the driver's work on both ends, which is
 more than the service's own work on the request. Reads asked for while the
 event loop is busy with other requests wait until it has run what is ready now,
 then leave together as one query for all their ids, and each caller gets its own
-row. A busy service makes about one query per turn of its event loop
-instead of one per request; an idle one sends each read at once, as before.
+row; those asked for while that query is under way leave together in the next.
+A busy service makes about one query per round trip to the database instead of
+one per request; an idle one sends each read at once, as before.
 
 Every read still goes to the database after it was asked for, so it sees every
 change committed before: only the query is shared, never an answer.
@@ -21,8 +22,16 @@ from typing import Any
 
 from userfacing_api.adapters.db.session import Row
 
-MAX_QUERIES = 4
-"""Queries under way at once; while all are, new reads gather for the next one."""
+MAX_QUERIES = 1
+"""Queries under way at once; while all are, new reads gather for the next one.
+
+One, on either engine. SQLite's one reading thread would run a second query only
+after the first anyway. PostgreSQL could run several side by side, but each query
+costs the service a pooled connection taken and given back and the driver's work
+on both ends, whatever the number of ids it carries: reads that wait for the next
+query make it larger rather than adding one, and a lookup by key is over long
+before anyone notices the wait. A query that hangs ends within the statement
+deadline, failing only the reads it carries."""
 MAX_IDS = 500
 """Ids in one query at most; more leave in the next one."""
 

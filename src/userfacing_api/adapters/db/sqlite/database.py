@@ -166,8 +166,6 @@ class _SharedTripSession(Session):
     trips.
     """
 
-    gathered_at_once = 1
-
     def __init__(self, reader: SqliteReader) -> None:
         self._connection = reader.connection
         self._thread = reader.thread
