@@ -90,6 +90,47 @@ def test_a_changed_row_gives_a_job_with_the_change() -> None:
     assert running.date_started == datetime.fromisoformat("2026-03-01T12:31:00+00:00")
 
 
+def test_a_kept_job_whose_row_changed_is_made_anew_and_kept_in_its_place() -> None:
+    queued = [job_from_row(_row(id=14), datetime.fromisoformat) for _ in range(2)][-1]
+    changed = _row(id=14, status="running", date_started="2026-03-01T12:31:00+00:00")
+
+    running = job_from_row(changed, datetime.fromisoformat)
+
+    assert queued.status is JobStatus.QUEUED
+    assert running.status is JobStatus.RUNNING
+    assert job_from_row(changed, datetime.fromisoformat) is running
+
+
+def test_the_same_values_read_with_another_date_reader_give_another_job() -> None:
+    kept = [job_from_row(_row(id=15), datetime.fromisoformat) for _ in range(2)][-1]
+
+    def read_datetime(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(microsecond=0)
+
+    other = job_from_row(_row(id=15), read_datetime)
+
+    assert other is not kept
+    assert other.date_created == kept.date_created.replace(microsecond=0)
+
+
+def test_the_job_used_least_lately_makes_room_for_the_next_one_kept() -> None:
+    def read(job_id: int) -> Job:
+        return job_from_row(_row(id=job_id), datetime.fromisoformat)
+
+    others = range(300_000, 300_000 + JOBS_KEPT)
+    for job_id in [*others, *others]:
+        read(job_id)
+    read(16)
+    oldest = read(16)  # kept, and its first read is still noted
+    for job_id in others[1:]:
+        read(job_id)  # used again: 16 is now the one used least lately
+    read(17)
+    read(17)  # kept: 16 makes room
+
+    assert read(16) is not oldest
+    assert read(others[-1]) is read(others[-1])
+
+
 def test_a_job_read_from_its_row_is_the_job_its_constructors_make() -> None:
     read = job_from_row(
         _row(
