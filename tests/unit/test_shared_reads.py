@@ -76,19 +76,6 @@ async def test_reads_made_while_a_query_is_under_way_leave_together_in_the_next(
     assert rows.queries == [[1], [2, 3, 4]]
 
 
-async def test_more_queries_may_be_under_way_where_allowed() -> None:
-    rows = Rows(hold=True)
-    reads = SharedReads(rows, max_queries=2)
-    first = asyncio.ensure_future(reads.row(1))
-    await eventually(lambda: rows.queries == [[1]])
-
-    second = asyncio.ensure_future(reads.row(2))
-    await eventually(lambda: rows.queries == [[1], [2]])
-    rows.release()
-
-    assert [await first, await second] == [TABLE[1], TABLE[2]]
-
-
 async def test_a_query_takes_at_most_max_ids() -> None:
     rows = Rows()
     reads = SharedReads(rows, max_ids=2)
@@ -138,9 +125,7 @@ async def test_a_reader_that_gave_up_before_departure_is_left_out() -> None:
     assert rows.queries == [[2]]
 
 
-def test_limits_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="positive"):
-        SharedReads(Rows(), max_queries=0)
+def test_max_ids_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         SharedReads(Rows(), max_ids=0)
 

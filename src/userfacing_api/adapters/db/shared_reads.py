@@ -10,6 +10,14 @@ row; those asked for while that query is under way leave together in the next.
 A busy service makes about one query per round trip to the database instead of
 one per request; an idle one sends each read at once, as before.
 
+One query under way at a time, on either engine. SQLite's one reading thread
+would run a second only after the first anyway. PostgreSQL could run several
+side by side, but each query costs the service a pooled connection taken and
+given back and the driver's work on both ends, whatever the number of ids it
+carries: reads that wait for the next query make it larger rather than adding
+one, and a lookup by key is over long before anyone notices the wait. A query
+that hangs ends within the statement deadline, failing only the reads it carries.
+
 Every read still goes to the database after it was asked for, so it sees every
 change committed before: only the query is shared, never an answer.
 """
@@ -22,16 +30,6 @@ from typing import Any
 
 from userfacing_api.adapters.db.session import Row
 
-MAX_QUERIES = 1
-"""Queries under way at once; while all are, new reads gather for the next one.
-
-One, on either engine. SQLite's one reading thread would run a second query only
-after the first anyway. PostgreSQL could run several side by side, but each query
-costs the service a pooled connection taken and given back and the driver's work
-on both ends, whatever the number of ids it carries: reads that wait for the next
-query make it larger rather than adding one, and a lookup by key is over long
-before anyone notices the wait. A query that hangs ends within the statement
-deadline, failing only the reads it carries."""
 MAX_IDS = 500
 """Ids in one query at most; more leave in the next one."""
 
@@ -42,20 +40,14 @@ FetchRows = Callable[[list[int]], Awaitable[Sequence[Row]]]
 class SharedReads:
     """Rows by id through `fetch_rows`, whose first column is the id."""
 
-    def __init__(
-        self,
-        fetch_rows: FetchRows,
-        max_queries: int = MAX_QUERIES,
-        max_ids: int = MAX_IDS,
-    ) -> None:
-        if max_queries <= 0 or max_ids <= 0:
-            raise ValueError("max_queries and max_ids must be positive")
+    def __init__(self, fetch_rows: FetchRows, max_ids: int = MAX_IDS) -> None:
+        if max_ids <= 0:
+            raise ValueError("max_ids must be positive")
         self._fetch_rows = fetch_rows
-        self._max_queries = max_queries
         self._max_ids = max_ids
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[int, list[asyncio.Future[Row | None]]] = {}
-        self._queries: set[asyncio.Future[Sequence[Row]]] = set()
+        self._query: asyncio.Future[Sequence[Row]] | None = None
         self._departure_planned = False
 
     async def row(self, row_id: int) -> Row | None:
@@ -63,7 +55,7 @@ class SharedReads:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             # A new loop (tests start one each): what waited on an older one stays there.
-            self._loop, self._waiting, self._queries = loop, {}, set()
+            self._loop, self._waiting, self._query = loop, {}, None
             self._departure_planned = False
         future: asyncio.Future[Row | None] = loop.create_future()
         self._waiting.setdefault(row_id, []).append(future)
@@ -72,7 +64,7 @@ class SharedReads:
 
     def _plan_departure(self, loop: asyncio.AbstractEventLoop) -> None:
         """Leave once the loop has run what is ready now, so that its reads come along."""
-        if self._waiting and not self._departure_planned and len(self._queries) < self._max_queries:
+        if self._waiting and not self._departure_planned and self._query is None:
             self._departure_planned = True
             loop.call_soon(self._depart, loop)
 
@@ -90,7 +82,7 @@ class SharedReads:
             # A fetch that gives a future (a trip to a thread) is awaited as it is: a task
             # of its own would cost two more turns of the loop per query.
             query = asyncio.ensure_future(self._fetch_rows(list(leaving)), loop=loop)
-            self._queries.add(query)
+            self._query = query
             query.add_done_callback(lambda done: self._arrived(done, leaving))
         self._plan_departure(loop)
 
@@ -99,7 +91,8 @@ class SharedReads:
         query: asyncio.Future[Sequence[Row]],
         leaving: dict[int, list[asyncio.Future[Row | None]]],
     ) -> None:
-        self._queries.discard(query)
+        if query is self._query:
+            self._query = None
         if query.cancelled():  # before it could answer anyone (the loop shutting down)
             for futures in leaving.values():
                 _settle(futures, error=asyncio.CancelledError())
